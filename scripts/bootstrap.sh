@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Creates .venv in the repository root (if missing) and installs trackerzoo, its C++
+# extension and every in-repo plugin into it. Safe to run repeatedly: pip skips what is
+# already satisfied and ninja rebuilds only changed kernels.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+    "$PYTHON" -m venv .venv
+fi
+PIP=".venv/bin/python -m pip"
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+
+# torch is pinned to the CPU wheel of this machine; never let pip resolve a newer one.
+$PIP install -q "torch==2.13.0" setuptools wheel pybind11 ninja
+$PIP install -q -r requirements-dev.txt
+# The core, with its native extension, built against the torch installed above.
+$PIP install -q --no-build-isolation --no-deps -e .
+# Every plugin distribution in plugins/ (each is its own installable package).
+for plugin in plugins/*/; do
+    if [ -f "$plugin/pyproject.toml" ]; then
+        $PIP install -q --no-build-isolation --no-deps -e "$plugin"
+    fi
+done

@@ -1,0 +1,52 @@
+"""Builds the optional native extension ``trackerzoo._C``.
+
+C++ sources under ``csrc/`` are always compiled; CUDA sources (``*.cu``) only when the
+installed torch was built with CUDA and a CUDA toolkit is found. Set
+``TRACKERZOO_NO_EXT=1`` to skip the extension entirely: the package then runs on its
+pure-PyTorch reference implementations.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+
+from setuptools import setup
+
+
+def _native_extensions() -> tuple[list, dict]:
+    if os.environ.get("TRACKERZOO_NO_EXT", "0") == "1":
+        return [], {}
+    import torch
+    from torch.utils import cpp_extension
+
+    root = os.path.dirname(os.path.abspath(__file__))
+    cpp_sources = sorted(glob.glob(os.path.join("csrc", "**", "*.cpp"), recursive=True))
+    cuda_sources = sorted(glob.glob(os.path.join("csrc", "**", "*.cu"), recursive=True))
+    if not cpp_sources:
+        return [], {}
+    with_cuda = torch.version.cuda is not None and cpp_extension.CUDA_HOME is not None
+    if os.environ.get("TRACKERZOO_FORCE_CPU_EXT", "0") == "1":
+        with_cuda = False
+    extra_compile_args = {"cxx": ["-O3", "-std=c++17"]}
+    define_macros = []
+    sources = list(cpp_sources)
+    extension_type = cpp_extension.CppExtension
+    if with_cuda:
+        sources += cuda_sources
+        extension_type = cpp_extension.CUDAExtension
+        define_macros.append(("WITH_CUDA", None))
+        extra_compile_args["nvcc"] = ["-O3", "-std=c++17", "--expt-relaxed-constexpr"]
+    ext = extension_type(
+        name="trackerzoo._C",
+        sources=sources,
+        include_dirs=[os.path.join(root, "csrc")],
+        define_macros=define_macros,
+        extra_compile_args=extra_compile_args,
+    )
+    build_ext = cpp_extension.BuildExtension.with_options(use_ninja=True)
+    return [ext], {"build_ext": build_ext}
+
+
+ext_modules, cmdclass = _native_extensions()
+setup(ext_modules=ext_modules, cmdclass=cmdclass)

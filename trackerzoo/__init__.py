@@ -1,0 +1,29 @@
+"""trackerzoo: a plugin-based zoo of single-object visual trackers.
+
+    import trackerzoo
+    tracker = trackerzoo.create("csrt")
+    tracker.initialize(first_frame, box=(x, y, w, h))
+    prediction = tracker.track(next_frame)   # .box, .score, .mask, .rotated_box
+"""
+
+from trackerzoo.api import create, list_trackers
+from trackerzoo.errors import DuplicateTrackerError, NotInitializedError, TrackerNotFoundError
+from trackerzoo.hookspecs import hookimpl
+from trackerzoo.prediction import Prediction
+from trackerzoo.registry import TrackerInfo
+from trackerzoo.tracker import Tracker
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DuplicateTrackerError",
+    "NotInitializedError",
+    "Prediction",
+    "Tracker",
+    "TrackerInfo",
+    "TrackerNotFoundError",
+    "__version__",
+    "create",
+    "hookimpl",
+    "list_trackers",
+]

@@ -1,0 +1,1 @@
+"""The ``trackerzoo`` command line."""

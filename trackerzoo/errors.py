@@ -1,0 +1,33 @@
+"""Exceptions of the public API.
+
+Every error a user can provoke with bad input is a ``ValueError`` (or ``KeyError``
+for unknown names) whose message names the offending value, so that callers never
+have to decode a traceback from deep inside torch or OpenCV.
+"""
+
+from __future__ import annotations
+
+
+class TrackerNotFoundError(KeyError):
+    """``create(name)`` with a name no installed plugin registers."""
+
+    def __init__(self, name: str, available: list[str]) -> None:
+        self.name = name
+        self.available = sorted(available)
+        listing = ", ".join(self.available) if self.available else "(none installed)"
+        super().__init__(f"no tracker named {name!r}; available trackers: {listing}")
+
+    def __str__(self) -> str:  # KeyError would otherwise print the message quoted
+        return str(self.args[0])
+
+
+class DuplicateTrackerError(ValueError):
+    """Two plugin distributions register the same tracker name."""
+
+
+class NotInitializedError(ValueError, RuntimeError):
+    """``track()`` was called before ``initialize()``."""
+
+
+class WeightsNotFoundError(FileNotFoundError):
+    """A weight file named by the manifest or by the user is missing."""
