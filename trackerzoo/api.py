@@ -48,4 +48,10 @@ def create(
         raise ValueError(f"unknown variant {variant!r} for tracker {name!r}; variants: {', '.join(info.variants)}")
     params_type = getattr(info.factory, "Params", None)
     built_params = build_params(params_type, params, name) if params_type is not None else None
-    return info.factory(built_params, variant=variant, weights=weights, device=resolve_device(device))
+    supported = getattr(info.factory, "supported_devices", ("cpu", "cuda"))
+    if device == "auto" and "cuda" not in supported:
+        device = "cpu"
+    resolved = resolve_device(device)
+    if resolved.type not in supported:
+        raise ValueError(f"tracker {name!r} runs on {', '.join(supported)} only; got device={device!r}")
+    return info.factory(built_params, variant=variant, weights=weights, device=resolved)

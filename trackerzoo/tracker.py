@@ -35,6 +35,8 @@ class Tracker(abc.ABC):
 
     Params: ClassVar[type] = NoParams
     outputs: ClassVar[frozenset[str]] = frozenset({"box"})
+    # Devices the implementation can run on; ``device="auto"`` picks the best of these.
+    supported_devices: ClassVar[tuple[str, ...]] = ("cpu", "cuda")
 
     def __init__(
         self,
@@ -70,10 +72,7 @@ class Tracker(abc.ABC):
         checked_mask = validation.as_mask(mask, frame_hw) if mask is not None else None
         if box is not None and checked_mask is not None and not self.accepts_mask:
             raise ValueError(f"{type(self).__name__} tracks boxes only: pass either box or mask, not both")
-        if box is not None:
-            checked_box = validation.as_box(box, frame_hw)
-        else:
-            checked_box = validation.mask_to_box(checked_mask)
+        checked_box = validation.as_box(box, frame_hw) if box is not None else validation.mask_to_box(checked_mask)
         self._frame_hw = None  # a failed re-initialisation leaves the tracker uninitialised
         self._initialize(frame, checked_box, checked_mask if self.accepts_mask else None)
         self._frame_hw = frame_hw
