@@ -57,7 +57,9 @@ class OpenCVTracker(Tracker):
     opencv_names: ClassVar[dict[str, str]] = {}
     supported_devices: ClassVar[tuple[str, ...]] = ("cpu",)
 
-    def __init__(self, params: Any = None, *, variant: str | None = None, weights: str | None = "default", device="cpu"):
+    def __init__(
+        self, params: Any = None, *, variant: str | None = None, weights: str | None = "default", device="cpu"
+    ):
         if weights not in ("default", None):
             raise ValueError(f"OpenCV trackers have no weights; got weights={weights!r}")
         if str(device) != "cpu":
