@@ -1,0 +1,93 @@
+"""Frame sources: a video file, a folder of images, or a glob pattern.
+
+Every source yields RGB ``uint8`` frames, the colour order of the tracker protocol,
+so OpenCV's BGR never leaks past this module.
+"""
+
+from __future__ import annotations
+
+import glob
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
+
+
+def _natural_key(path: Path) -> list:
+    """Sort ``img2.jpg`` before ``img10.jpg`` as datasets number their frames."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", path.name)]
+
+
+def read_image_rgb(path: str | Path) -> np.ndarray:
+    """Read one image file as RGB ``uint8``."""
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise ValueError(f"cannot read image file {str(path)!r}")
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+class FrameReader:
+    """An ordered, re-iterable sequence of RGB frames from one source."""
+
+    def __init__(self, source: str | Path) -> None:
+        self.source = str(source)
+        self._images: list[Path] | None = None
+        path = Path(self.source)
+        if any(ch in self.source for ch in "*?["):
+            self._images = sorted((Path(p) for p in glob.glob(self.source)), key=_natural_key)
+            self._images = [p for p in self._images if p.suffix.lower() in IMAGE_SUFFIXES]
+            if not self._images:
+                raise ValueError(f"glob {self.source!r} matches no image files")
+        elif path.is_dir():
+            self._images = sorted(
+                (p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES), key=_natural_key
+            )
+            if not self._images:
+                raise ValueError(f"folder {self.source!r} holds no image files ({', '.join(sorted(IMAGE_SUFFIXES))})")
+        elif path.is_file():
+            capture = cv2.VideoCapture(self.source)
+            opened = capture.isOpened()
+            self._video_length = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) if opened else 0
+            self.fps = float(capture.get(cv2.CAP_PROP_FPS) or 0.0) if opened else 0.0
+            capture.release()
+            if not opened:
+                raise ValueError(f"cannot open video file {self.source!r}")
+        else:
+            raise ValueError(f"frame source {self.source!r} is neither a video file, a folder nor a glob")
+        if self._images is not None:
+            self.fps = 0.0
+
+    @property
+    def is_video(self) -> bool:
+        return self._images is None
+
+    def __len__(self) -> int:
+        """Number of frames (for videos: the container's count, which may be approximate)."""
+        return len(self._images) if self._images is not None else self._video_length
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        if self._images is not None:
+            for image_path in self._images:
+                yield read_image_rgb(image_path)
+            return
+        capture = cv2.VideoCapture(self.source)
+        try:
+            while True:
+                ok, frame = capture.read()
+                if not ok:
+                    break
+                yield cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+        finally:
+            capture.release()
+
+    def frame_names(self) -> list[str] | None:
+        """File stems of the images (for naming per-frame outputs), or ``None`` for a video."""
+        return [p.stem for p in self._images] if self._images is not None else None
+
+
+def open_frames(source: str | Path) -> FrameReader:
+    return FrameReader(source)
