@@ -1,0 +1,93 @@
+"""Which implementation of an op runs: the native extension's kernels or the reference.
+
+The extension ``trackerzoo._C`` is optional. When it is missing or fails to load (built
+against another torch, say) every op still works through the pure-PyTorch reference.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+import torch
+
+OPS = ("dw_xcorr", "pyramid_roi_align", "lut_affinity_softmax", "dcf_cg", "dcf_normal_apply")
+BACKENDS = ("auto", "torch", "cpu", "cuda")
+ENV_VAR = "TRACKERZOO_OPS_BACKEND"
+# The dtypes the native kernels are instantiated for; other dtypes use the reference under "auto".
+KERNEL_DTYPES = (torch.float32, torch.float64)
+_DISPATCH_KEYS = {"cpu": "CPU", "cuda": "CUDA"}
+
+_extension_error: BaseException | None = None
+try:
+    from trackerzoo import _C  # noqa: F401  (loading the library registers torch.ops.trackerzoo)
+except ImportError as exc:  # not built: silently use the reference
+    _extension_error = exc
+except Exception as exc:  # built but broken (ABI mismatch, missing symbol): say so once
+    _extension_error = exc
+    warnings.warn(
+        f"trackerzoo._C failed to load ({exc}); using the pure-PyTorch reference ops",
+        RuntimeWarning,
+        stacklevel=2,
+    )
+
+
+def extension_error() -> BaseException | None:
+    """Why the native extension is unavailable, or ``None`` when it loaded."""
+    return _extension_error
+
+
+def _has_kernel(op: str, backend: str) -> bool:
+    if _extension_error is not None:
+        return False
+    name = f"trackerzoo::{op}"
+    try:
+        return bool(torch._C._dispatch_has_kernel_for_dispatch_key(name, _DISPATCH_KEYS[backend]))
+    except (RuntimeError, AttributeError):
+        return False
+
+
+def available_backends() -> dict[str, list[str]]:
+    """Per op, the backends built on this machine (``"torch"`` is always there).
+
+    ``"cuda"`` is listed when the CUDA kernels were compiled into the extension, whether or
+    not a GPU is visible right now.
+    """
+    return {op: ["torch"] + [b for b in ("cpu", "cuda") if _has_kernel(op, b)] for op in OPS}
+
+
+def resolve(op: str, backend: str, tensors: tuple[torch.Tensor, ...]) -> str:
+    """Pick ``"torch"``, ``"cpu"`` or ``"cuda"`` for one call, or raise a ``ValueError``."""
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    forced = os.environ.get(ENV_VAR, "").strip().lower()
+    if forced not in ("", "auto", "torch"):
+        raise ValueError(f"{ENV_VAR} must be 'torch' or 'auto', got {forced!r}")
+    device = tensors[0].device
+    for t in tensors[1:]:
+        if t.device != device:
+            raise ValueError(f"{op}: all tensors must be on one device, got {device} and {t.device}")
+    dtype = tensors[0].dtype
+    if backend == "auto":
+        if forced == "torch":
+            return "torch"
+        wanted = "cuda" if device.type == "cuda" else "cpu" if device.type == "cpu" else None
+        if wanted is None or dtype not in KERNEL_DTYPES or not _has_kernel(op, wanted):
+            return "torch"
+        if any(t.dtype != dtype for t in tensors):
+            return "torch"
+        return wanted
+    if backend == "torch":
+        return backend
+    if not _has_kernel(op, backend):
+        available = available_backends()[op]
+        why = f" (the extension did not load: {_extension_error})" if _extension_error else ""
+        raise ValueError(f"{op}: backend {backend!r} is not built on this machine{why}; available: {available}")
+    if device.type != backend:
+        raise ValueError(f"{op}: backend {backend!r} needs {backend} tensors, got tensors on {device}")
+    if dtype not in KERNEL_DTYPES:
+        raise ValueError(f"{op}: backend {backend!r} supports float32 and float64, got {dtype}")
+    for t in tensors:
+        if t.dtype != dtype:
+            raise ValueError(f"{op}: backend {backend!r} needs one dtype for all inputs, got {dtype} and {t.dtype}")
+    return backend

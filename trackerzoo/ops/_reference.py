@@ -1,0 +1,188 @@
+"""Pure-PyTorch reference implementations of the hot ops.
+
+These are the definition of correctness: the C++ and CUDA kernels are tested against them,
+and they are what runs when the native extension is absent. They favour clarity and
+exact semantics over speed, but stay vectorised so the reference is usable on its own.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+
+# RoIs whose gathered feature planes would exceed this many elements are processed in chunks,
+# so the reference never needs K x C x H x W memory at once for large batches.
+_ROI_GATHER_BUDGET = 1 << 24
+
+
+def dw_xcorr(search: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
+    """Depth-wise valid cross-correlation as one grouped ``conv2d`` over ``B * C`` groups."""
+    b, c, h, w = search.shape
+    kh, kw = kernel.shape[-2:]
+    out = F.conv2d(search.reshape(1, b * c, h, w), kernel.reshape(b * c, 1, kh, kw), groups=b * c)
+    return out.reshape(b, c, h - kh + 1, w - kw + 1)
+
+
+def _axis_interp_matrix(
+    start: torch.Tensor, bin_size: torch.Tensor, grid: torch.Tensor, pooled: int, size: int
+) -> torch.Tensor:
+    """Weights ``[K, pooled, size]`` that average the bilinear samples of one axis.
+
+    RoIAlign's bilinear sample weight is the product of a y-weight and an x-weight, and its
+    out-of-map test (``y < -1 or y > H or x < -1 or x > W`` gives zero) is a product of
+    per-axis indicators, so each pooled output is ``Wy @ plane @ Wx^T`` exactly.
+    """
+    dtype, device = start.dtype, start.device
+    k = start.shape[0]
+    max_grid = max(int(grid.max().item()) if k > 0 else 0, 1)
+    p = torch.arange(pooled, device=device, dtype=dtype).view(1, pooled, 1)
+    i = torch.arange(max_grid, device=device).view(1, 1, max_grid)
+    grid_f = grid.clamp_min(1).to(dtype).view(k, 1, 1)
+    start = start.view(k, 1, 1)
+    bin_size = bin_size.view(k, 1, 1)
+    coord = start + p * bin_size + (i.to(dtype) + 0.5) * bin_size / grid_f
+    valid = (i < grid.view(k, 1, 1)) & (coord >= -1.0) & (coord <= size)
+    coord = coord.clamp_min(0.0)
+    low = coord.floor().long()
+    at_edge = low >= size - 1
+    low = torch.where(at_edge, torch.full_like(low, size - 1), low)
+    high = torch.where(at_edge, low, low + 1)
+    coord = torch.where(at_edge, low.to(dtype), coord)
+    frac = coord - low.to(dtype)
+    scale = valid.to(dtype) / grid_f
+    weights = torch.zeros(k, pooled, size, dtype=dtype, device=device)
+    weights.scatter_add_(2, low.reshape(k, pooled, max_grid), ((1.0 - frac) * scale))
+    weights.scatter_add_(2, high.reshape(k, pooled, max_grid), (frac * scale))
+    return weights
+
+
+def pyramid_roi_align(
+    features: torch.Tensor,
+    rois: torch.Tensor,
+    output_sizes: Sequence[int] = (6, 3, 1),
+    spatial_scale: float = 1.0,
+    sampling_ratio: int = -1,
+    aligned: bool = True,
+) -> tuple[torch.Tensor, ...]:
+    """RoIAlign (torchvision semantics) of the same RoIs at several output sizes."""
+    _, c, height, width = features.shape
+    rois = rois.detach().to(features.dtype)
+    k = rois.shape[0]
+    batch_index = rois[:, 0].long()
+    offset = 0.5 if aligned else 0.0
+    x1 = rois[:, 1] * spatial_scale - offset
+    y1 = rois[:, 2] * spatial_scale - offset
+    roi_w = rois[:, 3] * spatial_scale - offset - x1
+    roi_h = rois[:, 4] * spatial_scale - offset - y1
+    if not aligned:
+        roi_w = roi_w.clamp_min(1.0)
+        roi_h = roi_h.clamp_min(1.0)
+    axis_weights = []
+    for size in output_sizes:
+        if sampling_ratio > 0:
+            grid_h = torch.full((k,), sampling_ratio, dtype=torch.long, device=features.device)
+            grid_w = grid_h
+        else:
+            grid_h = torch.ceil(roi_h / size).long()
+            grid_w = torch.ceil(roi_w / size).long()
+        wy = _axis_interp_matrix(y1, roi_h / size, grid_h, size, height)
+        wx = _axis_interp_matrix(x1, roi_w / size, grid_w, size, width)
+        axis_weights.append((wy, wx))
+    outputs: list[list[torch.Tensor]] = [[] for _ in output_sizes]
+    chunk = max(1, _ROI_GATHER_BUDGET // max(1, c * height * width))
+    for lo in range(0, k, chunk):
+        hi = min(k, lo + chunk)
+        planes = features[batch_index[lo:hi]]  # [k', C, H, W]
+        for level, (wy, wx) in enumerate(axis_weights):
+            rows = torch.matmul(wy[lo:hi, None], planes)  # [k', C, s, W]
+            outputs[level].append(torch.matmul(rows, wx[lo:hi, None].transpose(-1, -2)))
+    return tuple(
+        torch.cat(parts) if parts else features.new_zeros(0, c, size, size)
+        for parts, size in zip(outputs, output_sizes, strict=True)
+    )
+
+
+def lut_affinity_softmax(
+    query: torch.Tensor, keys: torch.Tensor, values: torch.Tensor, scale: float | None = None
+) -> torch.Tensor:
+    """``softmax(scale * query @ keys^T) @ values``; torch's softmax is max-subtracted, so stable."""
+    if scale is None:
+        scale = 1.0 / math.sqrt(query.shape[-1])
+    logits = torch.matmul(query, keys.transpose(-1, -2)) * scale
+    return torch.matmul(torch.softmax(logits, dim=-1), values)
+
+
+def _pad_pair(padding: int | Sequence[int]) -> tuple[int, int]:
+    if isinstance(padding, int):
+        return padding, padding
+    ph, pw = padding
+    return int(ph), int(pw)
+
+
+def dcf_forward(x: torch.Tensor, filt: torch.Tensor, padding: int | Sequence[int]) -> torch.Tensor:
+    """The data operator ``X f``: each sample correlated with the filter, ``[N, F, Ho, Wo]``."""
+    return F.conv2d(x, filt, padding=_pad_pair(padding))
+
+
+def dcf_transpose(x: torch.Tensor, residual: torch.Tensor, padding: int | Sequence[int]) -> torch.Tensor:
+    """The adjoint ``X^T r``: the filter-shaped gradient of ``<X f, r>`` with respect to ``f``.
+
+    It is a correlation of the samples with the residuals in which the sample index plays the
+    role of the channel: ``conv2d(x^T [C, N, H, W], r^T [F, N, Ho, Wo]) -> [C, F, kh, kw]``.
+    """
+    out = F.conv2d(x.transpose(0, 1), residual.transpose(0, 1), padding=_pad_pair(padding))
+    return out.transpose(0, 1)
+
+
+def dcf_normal_apply(
+    x: torch.Tensor,
+    sample_weights: torch.Tensor,
+    filt: torch.Tensor,
+    reg: float,
+    padding: int | Sequence[int],
+) -> torch.Tensor:
+    """The normal-equation operator ``A f = sum_n w_n X_n^T X_n f + reg f``."""
+    response = dcf_forward(x, filt, padding) * sample_weights.view(-1, 1, 1, 1)
+    return dcf_transpose(x, response, padding) + reg * filt
+
+
+def _safe_div(num: torch.Tensor, den: torch.Tensor) -> torch.Tensor:
+    """``num / den`` but 0 where ``|den|`` is below the smallest normal number (converged CG)."""
+    tiny = torch.finfo(den.dtype).tiny
+    ok = den.abs() > tiny
+    return torch.where(ok, num / torch.where(ok, den, torch.ones_like(den)), torch.zeros_like(num))
+
+
+def dcf_cg(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    sample_weights: torch.Tensor,
+    filt: torch.Tensor,
+    reg: float,
+    padding: int | Sequence[int],
+    num_iters: int,
+) -> torch.Tensor:
+    """Conjugate gradient on ``A f = sum_n w_n X_n^T y_n`` starting from ``filt``.
+
+    Every scalar stays a 0-d tensor, so there is no host synchronisation in the loop.
+    """
+    if num_iters <= 0:
+        return filt.clone()
+    weights = sample_weights.view(-1, 1, 1, 1)
+    rhs = dcf_transpose(x, y * weights, padding)
+    f = filt.clone()
+    r = rhs - dcf_normal_apply(x, sample_weights, f, reg, padding)
+    p = r.clone()
+    rho = (r * r).sum()
+    for _ in range(num_iters):
+        q = dcf_normal_apply(x, sample_weights, p, reg, padding)
+        alpha = _safe_div(rho, (p * q).sum())
+        f = f + alpha * p
+        r = r - alpha * q
+        rho_new = (r * r).sum()
+        p = r + _safe_div(rho_new, rho) * p
+        rho = rho_new
+    return f
