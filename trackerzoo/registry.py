@@ -179,13 +179,13 @@ def load_registry(
         manager.register(module, name=f"{distribution}:{name}")
         distributions[id(module)] = distribution
     for plugin, distribution in plugins:
-        manager.register(plugin)
+        manager.register(plugin, name=f"{distribution}:{getattr(plugin, '__name__', id(plugin))}")
         distributions[id(plugin)] = distribution
     registry = Registry()
     # Call each implementation with a scope bound to its own distribution, in
     # registration order, so that provenance and duplicate reports are exact.
     for hook_name in ("trackerzoo_register_trackers", "trackerzoo_register_recipes"):
-        for impl in reversed(getattr(manager.hook, hook_name).get_hookimpls()):
+        for impl in getattr(manager.hook, hook_name).get_hookimpls():
             impl.function(registry=registry.scope(distributions.get(id(impl.plugin), "<unknown>")))
     return registry
 

@@ -1,0 +1,94 @@
+"""The command line: list, track (video, folder, glob, mask init) and error reporting."""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from trackerzoo.cli.main import main
+
+
+@pytest.fixture
+def image_folder(tmp_path, rng):
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    background = rng.integers(0, 100, size=(90, 120, 3), dtype=np.uint8)
+    patch = rng.integers(150, 256, size=(20, 20, 3), dtype=np.uint8)
+    for t in range(12):
+        frame = background.copy()
+        frame[30:50, 10 + 4 * t : 30 + 4 * t] = patch
+        cv2.imwrite(str(folder / f"img{t + 1}.png"), frame)  # natural sort: img2 before img10
+    return folder
+
+
+def test_list_json(capsys):
+    assert main(["list", "--json"]) == 0
+    names = {row["name"] for row in json.loads(capsys.readouterr().out)}
+    assert {"csrt", "kcf", "mil"} <= names
+
+
+def test_track_image_folder_writes_boxes_and_video(image_folder, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["track", str(image_folder), "--tracker", "csrt", "--init", "10,30,20,20", "--out", str(out)]) == 0
+    lines = (out / "boxes.txt").read_text().splitlines()
+    assert len(lines) == 12
+    x_last = float(lines[-1].split(",")[0])
+    assert abs(x_last - (10 + 4 * 11)) < 6
+    assert (out / "annotated.mp4").stat().st_size > 0
+    assert (out / "contact_sheet.png").exists()
+    assert "FPS" in capsys.readouterr().out
+
+
+def test_track_glob_with_mask_init(image_folder, tmp_path):
+    mask = np.zeros((90, 120), np.uint8)
+    mask[30:50, 10:30] = 255
+    cv2.imwrite(str(tmp_path / "mask.png"), mask)
+    out = tmp_path / "out"
+    args = ["track", str(image_folder / "img*.png"), "--tracker", "kcf", "--init-mask", str(tmp_path / "mask.png")]
+    assert main([*args, "--out", str(out), "--no-video"]) == 0
+    first = [float(v) for v in (out / "boxes.txt").read_text().splitlines()[0].split(",")]
+    assert first == [10.0, 30.0, 20.0, 20.0]
+    assert not (out / "annotated.mp4").exists()
+
+
+def test_track_video_file(tmp_path, rng):
+    video = tmp_path / "clip.mp4"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 10, (96, 64))
+    for t in range(8):
+        frame = np.full((64, 96, 3), 40, np.uint8)
+        frame[20:40, 5 + 5 * t : 25 + 5 * t] = 220
+        writer.write(frame)
+    writer.release()
+    out = tmp_path / "out"
+    assert main(["track", str(video), "--tracker", "mil", "--init", "5,20,20,20", "--out", str(out)]) == 0
+    assert len((out / "boxes.txt").read_text().splitlines()) == 8
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["track", "does/not/exist", "--init", "1,2,3,4"], "neither a video file"),
+        (["track", "{folder}", "--init", "1,2,3"], "x,y,w,h"),
+        (["track", "{folder}", "--init", "1,2,0,4"], "h=4|w=0"),
+        (["track", "{folder}", "--init", "1,2,3,4", "--tracker", "nope"], "available trackers"),
+        (["track", "{folder}", "--init", "1,2,3,4", "--set", "bogus=1"], "valid parameters"),
+    ],
+)
+def test_cli_errors_are_one_clear_line(image_folder, capsys, args, needle):
+    args = [a.replace("{folder}", str(image_folder)) for a in args]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "error:" in err
+    assert __import__("re").search(needle, err), err
+
+
+def test_demo_runs_on_the_bundled_clip(tmp_path, capsys):
+    out = tmp_path / "demo"
+    assert main(["demo", "--tracker", "kcf", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "FPS" in printed
+    assert len((out / "boxes.txt").read_text().splitlines()) == 200
+    assert (out / "contact_sheet.png").exists()
