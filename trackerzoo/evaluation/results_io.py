@@ -1,0 +1,177 @@
+"""Reading and writing tracker result files in the community formats.
+
+The formats are those other toolkits already write, so that results from pytracking,
+the GOT-10k toolkit or the VOT toolkit can be scored here and ours there:
+
+* boxes (OPE datasets, GOT-10k): one ``x,y,w,h`` line per frame. pytracking writes
+  tab-separated integers and some trackers spaces, so any of ``,`` tab or blanks
+  separate values on reading; we write commas. ``nan`` marks "no prediction".
+  Locations: ``<results>/<seq>.txt`` (pytracking/OTB style) or
+  ``<results>/<seq>/<seq>_001.txt`` (GOT-10k toolkit, repetitions ``_002`` ...).
+* VOT runs: one region line per frame (see ``regions``) in
+  ``<results>/<seq>/<seq>_<anchor:08d>.txt``, the layout vot-toolkit keeps for one
+  tracker and experiment; per-frame times go next to it in ``..._time.value``. Like
+  vot-toolkit, write ``1`` (the initialisation marker) as the first line of each run:
+  the toolkit then scores that frame with overlap 0 in the accuracy, and so do we.
+* times: one number (seconds) per line.
+
+Every write is atomic (temporary file in the same folder, then ``os.replace``) so an
+interrupted evaluation run never leaves a half-written result that a resumed run
+would mistake for a finished one.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+
+from trackerzoo.evaluation.regions import Region, format_region, parse_region
+
+_SEPARATORS = re.compile(r"[,\s]+")
+
+
+def write_text_atomic(path: str | os.PathLike, text: str) -> None:
+    """Write ``text`` to ``path`` so that readers see either the old file or the new one."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _format_number(value: float) -> str:
+    if not math.isfinite(value):
+        return "nan"
+    if value == int(value):
+        return str(int(value))
+    return f"{value:.4f}".rstrip("0").rstrip(".")
+
+
+def parse_number_line(line: str, *, source: str | os.PathLike, line_number: int, count: int | None = 4) -> list[float]:
+    """Numbers of one annotation/result line; a malformed line names file and line number."""
+    tokens = [token for token in _SEPARATORS.split(line.strip()) if token]
+    try:
+        values = [float(token) for token in tokens]
+    except ValueError:
+        raise ValueError(f"malformed line {line_number} in {os.fspath(source)!r}: {line.strip()[:80]!r}") from None
+    if count is not None and len(values) != count:
+        raise ValueError(f"line {line_number} in {os.fspath(source)!r} has {len(values)} values, "
+                         f"expected {count}: {line.strip()[:80]!r}")
+    return values
+
+
+def read_box_file(path: str | os.PathLike, *, allow_empty_lines: bool = False) -> np.ndarray:
+    """``[T, 4]`` float64 boxes from a one-box-per-line file (``,``/tab/space separated).
+
+    A blank line is an error (it would silently shift every later frame) unless
+    ``allow_empty_lines``, in which case it becomes a NaN row.
+    """
+    source = Path(path)
+    if not source.is_file():
+        raise FileNotFoundError(f"box file {os.fspath(path)!r} does not exist")
+    rows: list[list[float]] = []
+    lines = source.read_text(encoding="utf-8").splitlines()
+    while lines and not lines[-1].strip():  # trailing newlines are not frames
+        lines.pop()
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            if allow_empty_lines:
+                rows.append([math.nan] * 4)
+                continue
+            raise ValueError(f"empty line {number} in {os.fspath(path)!r}")
+        rows.append(parse_number_line(line, source=path, line_number=number))
+    return np.asarray(rows, dtype=np.float64).reshape(-1, 4)
+
+
+def write_box_file(path: str | os.PathLike, boxes: np.ndarray) -> None:
+    """Write ``[T, 4]`` boxes as ``x,y,w,h`` lines, atomically."""
+    array = np.asarray(boxes, dtype=np.float64)
+    if array.ndim != 2 or array.shape[1] != 4:
+        raise ValueError(f"boxes to write to {os.fspath(path)!r} have shape {array.shape}, expected (T, 4)")
+    text = "".join(",".join(_format_number(v) for v in row) + "\n" for row in array)
+    write_text_atomic(path, text)
+
+
+def read_region_file(path: str | os.PathLike) -> list[Region]:
+    """VOT regions, one per line; a malformed line names file and line number."""
+    source = Path(path)
+    if not source.is_file():
+        raise FileNotFoundError(f"region file {os.fspath(path)!r} does not exist")
+    lines = source.read_text(encoding="utf-8").splitlines()
+    while lines and not lines[-1].strip():
+        lines.pop()
+    return [parse_region(line, source=path, line=number) for number, line in enumerate(lines, start=1)]
+
+
+def write_region_file(path: str | os.PathLike, regions: Iterable[Region]) -> None:
+    write_text_atomic(path, "".join(format_region(region) + "\n" for region in regions))
+
+
+def read_times(path: str | os.PathLike) -> np.ndarray:
+    """Per-frame times in seconds (one per line); blank lines are NaN."""
+    source = Path(path)
+    lines = source.read_text(encoding="utf-8").splitlines()
+    values = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            values.append(math.nan)
+            continue
+        values.append(parse_number_line(line, source=path, line_number=number, count=1)[0])
+    return np.asarray(values, dtype=np.float64)
+
+
+def write_times(path: str | os.PathLike, seconds: Iterable[float]) -> None:
+    write_text_atomic(path, "".join(f"{float(t):.6f}\n" for t in seconds))
+
+
+# --------------------------------------------------------------------------- layouts
+
+def box_result_path(results_dir: str | os.PathLike, sequence: str) -> Path:
+    """Where we write a sequence's boxes: ``<results>/<seq>.txt``."""
+    return Path(results_dir) / f"{sequence}.txt"
+
+
+def box_time_path(results_dir: str | os.PathLike, sequence: str) -> Path:
+    return Path(results_dir) / f"{sequence}_time.txt"
+
+
+def find_box_results(results_dir: str | os.PathLike, sequence: str) -> list[Path]:
+    """Result files of a sequence in either accepted layout (all GOT-10k repetitions).
+
+    ``<results>/<seq>.txt`` wins when present; otherwise the GOT-10k toolkit layout
+    ``<results>/<seq>/<seq>_NNN.txt`` (sorted by repetition) is used.
+    """
+    flat = box_result_path(results_dir, sequence)
+    if flat.is_file():
+        return [flat]
+    folder = Path(results_dir) / sequence
+    if folder.is_dir():
+        pattern = re.compile(rf"{re.escape(sequence)}_(\d+)\.txt")
+        return sorted(p for p in folder.iterdir() if pattern.fullmatch(p.name))
+    return []
+
+
+def vot_run_name(sequence: str, anchor: int) -> str:
+    return f"{sequence}_{anchor:08d}"
+
+
+def vot_result_path(results_dir: str | os.PathLike, sequence: str, anchor: int) -> Path:
+    """``<results>/<seq>/<seq>_<anchor:08d>.txt`` as vot-toolkit stores a multistart run."""
+    return Path(results_dir) / sequence / f"{vot_run_name(sequence, anchor)}.txt"
+
+
+def vot_time_path(results_dir: str | os.PathLike, sequence: str, anchor: int) -> Path:
+    return Path(results_dir) / sequence / f"{vot_run_name(sequence, anchor)}_time.value"
