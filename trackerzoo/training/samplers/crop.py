@@ -15,7 +15,7 @@ import math
 import numpy as np
 import torch
 
-from trackerzoo.sampling import sample_patches, search_region_size, siamese_crop_side
+from trackerzoo.sampling import PatchTransform, sample_patches, search_region_size, siamese_crop_side
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,11 +89,29 @@ def crop_frame(
             raise ValueError(f"mask shape {mask.shape} differs from frame shape {frame.shape[:2]}")
         image = torch.cat([image, torch.from_numpy(np.asarray(mask, dtype=np.float32))[None]], dim=0)
     patches, transform = sample_patches(
-        image[None], torch.tensor([center], dtype=torch.float64), torch.tensor([extent], dtype=torch.float64),
-        spec.output_size, spec.border_mode,
+        image[None], torch.from_numpy(np.asarray(center, dtype=np.float64))[None],
+        torch.tensor([extent], dtype=torch.float64), spec.output_size, spec.border_mode,
     )
     patch_box = transform.image_to_patch_boxes(torch.as_tensor(box, dtype=torch.float64)[None])[0]
     result = {"image": patches[0, :3].contiguous(), "box": patch_box.to(torch.float32)}
     if mask is not None:
-        result["mask"] = (patches[0, 3:] >= 0.5).to(torch.float32)
+        inside = _inside_image(transform, frame.shape[:2])
+        result["mask"] = ((patches[0, 3:] >= 0.5) & inside).to(torch.float32)
     return result
+
+
+def _inside_image(transform: PatchTransform, image_hw: tuple[int, int]) -> torch.Tensor:
+    """[1, h, w] True where the patch pixel's centre lies inside the image.
+
+    The replicate border repeats edge pixels outside the frame, which is a fair guess
+    for the image but would stretch a mask touching the edge; outside the frame the
+    object is unknown, so the mask label is 0 there.
+    """
+    out_h, out_w = transform.patch_size
+    origin, scale = transform.origin[0].double(), transform.scale[0].double()
+    image_x = origin[0] + (torch.arange(out_w, dtype=torch.float64) + 0.5) / scale[0]
+    image_y = origin[1] + (torch.arange(out_h, dtype=torch.float64) + 0.5) / scale[1]
+    height, width = image_hw
+    inside_x = (image_x >= 0) & (image_x < width)
+    inside_y = (image_y >= 0) & (image_y < height)
+    return (inside_y[:, None] & inside_x[None, :])[None]
