@@ -1,0 +1,261 @@
+"""Planning one sequence: which cut-outs, which background, and every trajectory.
+
+``plan_scene`` draws all random choices up front, as arrays over time, so rendering
+(``render.py``) is a deterministic loop over frames with no randomness left in it.
+The target starts near the centre, fully visible and unoccluded, because frame 0 is
+where a tracker is initialised; the difficulties (exits, occlusions, distractors,
+blur, illumination) are scheduled after the first frames.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from trackerzoo.datasets.synthetic.backgrounds import CameraPath, StillBackground, VideoBackground, plan_camera
+from trackerzoo.datasets.synthetic.pools import AssetPool
+from trackerzoo.datasets.synthetic.signals import bump, smooth_noise, smooth_step
+from trackerzoo.datasets.synthetic.sprites import Pose, Sprite, recolour
+
+# Frames at the start of a sequence kept free of occluders and exits.
+QUIET_START = 10
+
+
+@dataclass(frozen=True)
+class SceneConfig:
+    """Knobs of the generator; the defaults are those of ``zoo-synth-val``.
+
+    Sizes are in pixels of a 640-pixel-wide frame and scale with ``frame_size``.
+    """
+
+    frame_size: tuple[int, int] = (640, 480)
+    object_size: tuple[float, float] = (40.0, 150.0)
+    p_camera_motion: float = 0.7
+    p_video_background: float = 0.25
+    p_exit: float = 0.35
+    p_occluder: float = 0.6
+    p_distractor: float = 0.6
+    p_motion_blur: float = 0.5
+    p_spin: float = 0.15
+    p_light_switch: float = 0.2
+    p_spotlight: float = 0.3
+    max_clutter: int = 3
+
+    def __post_init__(self) -> None:
+        width, height = self.frame_size
+        if width < 32 or height < 32:
+            raise ValueError(f"frame_size {self.frame_size} is too small; need at least 32x32")
+        low, high = self.object_size
+        if not 0 < low <= high:
+            raise ValueError(f"object_size {self.object_size} must be 0 < min <= max")
+
+
+@dataclass
+class Layer:
+    """One cut-out and its pose over time; ``role`` is target, occluder, distractor or clutter."""
+
+    sprite: Sprite
+    role: str
+    cx: np.ndarray
+    cy: np.ndarray
+    size: np.ndarray
+    aspect: np.ndarray
+    angle: np.ndarray
+    exposure: float = 0.0  # fraction of a frame interval the shutter is open (motion blur)
+
+    def pose(self, t: int) -> Pose:
+        # Blur follows the displacement over the exposure, estimated by central differences.
+        last = self.cx.size - 1
+        before, after = max(t - 1, 0), min(t + 1, last)
+        span = max(after - before, 1)
+        dx = (self.cx[after] - self.cx[before]) / span * self.exposure
+        dy = (self.cy[after] - self.cy[before]) / span * self.exposure
+        return Pose(float(self.cx[t]), float(self.cy[t]), float(self.size[t]), float(self.aspect[t]),
+                    float(self.angle[t]), float(dx), float(dy))
+
+
+@dataclass
+class Illumination:
+    """Per-frame global gain and colour tint, plus an optional moving spotlight."""
+
+    gain: np.ndarray  # [T]
+    tint: np.ndarray  # [T, 3]
+    spot_x: np.ndarray | None = None  # [T], frame pixels
+    spot_y: np.ndarray | None = None
+    spot_radius: float = 0.0
+    spot_strength: float = 0.0
+
+
+@dataclass
+class Scene:
+    length: int
+    frame_size: tuple[int, int]
+    background: StillBackground | VideoBackground
+    camera: CameraPath
+    layers: list[Layer]  # bottom to top
+    illumination: Illumination
+    events: dict = field(default_factory=dict)
+
+    @property
+    def target_index(self) -> int:
+        return next(i for i, layer in enumerate(self.layers) if layer.role == "target")
+
+
+def _uniform(rng: np.random.Generator, low: float, high: float) -> float:
+    return float(rng.uniform(low, high))
+
+
+def _target_layer(rng: np.random.Generator, sprite: Sprite, length: int, config: SceneConfig,
+                  events: dict) -> Layer:
+    width, height = config.frame_size
+    unit = width / 640.0
+    low, high = config.object_size
+    size0 = math.exp(_uniform(rng, math.log(low), math.log(high))) * unit
+    correlation = _uniform(rng, 12, 60)
+    cx = width * _uniform(rng, 0.35, 0.65) + width * _uniform(rng, 0.08, 0.3) * smooth_noise(rng, length, correlation)
+    cy = height * _uniform(rng, 0.35, 0.65) + height * _uniform(rng, 0.08, 0.3) * smooth_noise(rng, length, correlation)
+    size = size0 * np.exp(_uniform(rng, 0.05, 0.4) * smooth_noise(rng, length, correlation * 1.5))
+    aspect = np.exp(_uniform(rng, 0.0, 0.2) * smooth_noise(rng, length, correlation))
+    angle = _uniform(rng, 0.0, 30.0) * smooth_noise(rng, length, correlation)
+    if rng.random() < config.p_spin:
+        spin_per_frame = float(rng.choice([-1.0, 1.0])) * _uniform(rng, 1.0, 5.0)
+        angle = angle + spin_per_frame * np.arange(length)
+        events["spin"] = True
+    if length > 4 * QUIET_START and rng.random() < config.p_exit:
+        # Push the target out through its nearest border and bring it back.
+        duration = int(rng.integers(30, 80))
+        start = int(rng.integers(QUIET_START * 2, max(QUIET_START * 2 + 1, length - duration)))
+        peak = min(start + duration // 2, length - 1)
+        distances = {"left": cx[peak], "right": width - cx[peak], "top": cy[peak], "bottom": height - cy[peak]}
+        side = min(distances, key=distances.get)
+        push = (distances[side] + size[peak] * 1.2) * bump(length, start, duration)
+        if side == "left":
+            cx = cx - push
+        elif side == "right":
+            cx = cx + push
+        elif side == "top":
+            cy = cy - push
+        else:
+            cy = cy + push
+        events["exit"] = {"start": start, "duration": duration, "side": side}
+    exposure = _uniform(rng, 0.4, 1.2) if rng.random() < config.p_motion_blur else 0.0
+    return Layer(sprite, "target", cx, cy, size, aspect, angle, exposure)
+
+
+def _crossing_layer(rng: np.random.Generator, sprite: Sprite, role: str, target: Layer, length: int,
+                    size_ratio: tuple[float, float], miss: float) -> Layer:
+    """A cut-out moving in a straight line that passes the target at a random time.
+
+    ``miss`` is the closest distance to the target centre in units of the target
+    size: 0 for an occluder aimed at it, > 0 for a distractor passing close by.
+    """
+    t_cross = int(rng.integers(QUIET_START * 2, max(QUIET_START * 2 + 1, length - 5)))
+    target_size = float(target.size[t_cross])
+    size = target_size * _uniform(rng, *size_ratio)
+    direction = _uniform(rng, 0, 2 * math.pi)
+    along = np.array([math.cos(direction), math.sin(direction)])
+    across = np.array([-along[1], along[0]])
+    duration = _uniform(rng, 12, 50)
+    speed = (size + target_size) * 1.5 / duration
+    offset = across * miss * target_size * float(rng.choice([-1.0, 1.0]))
+    t = np.arange(length, dtype=np.float64) - t_cross
+    cx = target.cx[t_cross] + offset[0] + along[0] * speed * t
+    cy = target.cy[t_cross] + offset[1] + along[1] * speed * t
+    sizes = np.full(length, size) * np.exp(0.1 * smooth_noise(rng, length, 30.0))
+    aspect = np.exp(0.1 * smooth_noise(rng, length, 30.0))
+    angle = _uniform(rng, -30, 30) + 15.0 * smooth_noise(rng, length, 30.0)
+    return Layer(sprite, role, cx, cy, sizes, aspect, angle, target.exposure)
+
+
+def _wandering_layer(rng: np.random.Generator, sprite: Sprite, role: str, length: int, config: SceneConfig,
+                     size: float) -> Layer:
+    width, height = config.frame_size
+    correlation = _uniform(rng, 15, 60)
+    cx = width * _uniform(rng, 0.05, 0.95) + width * 0.3 * smooth_noise(rng, length, correlation)
+    cy = height * _uniform(rng, 0.05, 0.95) + height * 0.3 * smooth_noise(rng, length, correlation)
+    sizes = size * np.exp(0.2 * smooth_noise(rng, length, correlation))
+    aspect = np.exp(0.1 * smooth_noise(rng, length, correlation))
+    angle = _uniform(rng, -20, 20) + 20.0 * smooth_noise(rng, length, correlation)
+    return Layer(sprite, role, cx, cy, sizes, aspect, angle)
+
+
+def _keep_start_clear(layer: Layer, target: Layer) -> None:
+    """Shift a layer that would touch the target in frame 0 so it starts clear of it."""
+    reach = (layer.size[0] + target.size[0]) * 0.75
+    dx, dy = layer.cx[0] - target.cx[0], layer.cy[0] - target.cy[0]
+    distance = math.hypot(dx, dy)
+    if distance < reach:
+        if distance < 1e-6:
+            dx, dy, distance = 1.0, 0.0, 1.0
+        factor = reach / distance - 1.0
+        layer.cx += dx * factor
+        layer.cy += dy * factor
+
+
+def _illumination(rng: np.random.Generator, length: int, config: SceneConfig, events: dict) -> Illumination:
+    correlation = _uniform(rng, 20, 80)
+    gain = np.exp(_uniform(rng, 0.0, 0.25) * smooth_noise(rng, length, correlation))
+    if length > 3 * QUIET_START and rng.random() < config.p_light_switch:
+        start = int(rng.integers(QUIET_START * 2, length - 5))
+        factor = _uniform(rng, 0.5, 1.6)
+        gain = gain * (1.0 + (factor - 1.0) * smooth_step(length, start, int(rng.integers(2, 8))))
+        events["light_switch"] = {"frame": start, "factor": round(factor, 3)}
+    tint = np.exp(0.06 * np.stack([smooth_noise(rng, length, correlation) for _ in range(3)], axis=1))
+    light = Illumination(gain, tint)
+    if rng.random() < config.p_spotlight:
+        width, height = config.frame_size
+        light.spot_x = width * (0.5 + 0.4 * np.clip(smooth_noise(rng, length, correlation), -1.2, 1.2))
+        light.spot_y = height * (0.5 + 0.4 * np.clip(smooth_noise(rng, length, correlation), -1.2, 1.2))
+        light.spot_radius = _uniform(rng, 0.15, 0.4) * width
+        light.spot_strength = _uniform(rng, -0.5, 0.8)
+        events["spotlight"] = True
+    return light
+
+
+def plan_scene(pool: AssetPool, rng: np.random.Generator, length: int, config: SceneConfig) -> Scene:
+    """Draw everything about one sequence of ``length`` frames from ``rng``."""
+    if length < 2:
+        raise ValueError(f"a sequence needs at least 2 frames, got {length}")
+    events: dict = {}
+    use_video = rng.random() < config.p_video_background
+    background = pool.background(rng, config.frame_size, length, use_video)
+    moving_camera = rng.random() < config.p_camera_motion
+    camera = plan_camera(rng, length, config.frame_size, background.canvas_size, moving_camera, smooth_noise)
+    events["camera_motion"] = moving_camera
+    target_sprite = pool.object(rng)
+    target = _target_layer(rng, target_sprite, length, config, events)
+    below: list[Layer] = []
+    above: list[Layer] = []
+    unit = config.frame_size[0] / 640.0
+    for _ in range(int(rng.integers(0, config.max_clutter + 1))):
+        size = math.exp(_uniform(rng, math.log(config.object_size[0]), math.log(config.object_size[1]))) * unit
+        below.append(_wandering_layer(rng, pool.object(rng), "clutter", length, config, size))
+    if rng.random() < config.p_distractor:
+        count = int(rng.integers(1, 3))
+        kinds = []
+        for _ in range(count):
+            draw = rng.random()
+            if draw < 0.45:
+                sprite, kind = recolour(target_sprite, _uniform(rng, 40, 320), _uniform(rng, 0.7, 1.3)), "recoloured"
+            elif draw < 0.65:
+                sprite, kind = target_sprite, "identical"
+            else:
+                sprite, kind = pool.similar_object(rng, target_sprite), "same-category"
+            layer = _crossing_layer(rng, sprite, "distractor", target, length, (0.8, 1.2), _uniform(rng, 0.3, 1.5))
+            (above if rng.random() < 0.25 else below).append(layer)
+            kinds.append(kind)
+        events["distractors"] = kinds
+    if length > 3 * QUIET_START and rng.random() < config.p_occluder:
+        count = int(rng.integers(1, 3))
+        for _ in range(count):
+            above.append(_crossing_layer(rng, pool.object(rng), "occluder", target, length, (0.6, 1.8),
+                                         _uniform(rng, 0.0, 0.3)))
+        events["occluders"] = count
+    for layer in below + above:
+        _keep_start_clear(layer, target)
+    illumination = _illumination(rng, length, config, events)
+    events["background"] = background.name
+    events["target"] = target_sprite.name
+    return Scene(length, config.frame_size, background, camera, [*below, target, *above], illumination, events)
