@@ -1,0 +1,142 @@
+"""Official checkpoint -> our safetensors file: read safely, keep tensors, remap keys, write.
+
+The steps are deliberately separate so each can be tested and reused: the restricted
+unpickler reads the file, ``extract_tensors`` finds the state dict inside whatever
+wrapper the repo used, a registered key filter renames keys to ours, and
+``save_safetensors`` writes the result.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from trackerzoo.weights.files import save_safetensors
+from trackerzoo.weights.key_filters import get_key_filter, strip_prefix
+from trackerzoo.weights.unpickler import PendingTensor, Placeholder, restricted_load
+
+# Keys under which repos wrap their state dict: pytracking/ltr ``net``, then the usual ones.
+STATE_DICT_WRAPPERS = ("net", "state_dict", "model", "model_state_dict", "network")
+
+
+@dataclasses.dataclass
+class ExtractedTensors:
+    """The tensors found in a checkpoint and what was left behind."""
+
+    tensors: dict[str, torch.Tensor]
+    wrapper: str | None
+    dropped_entries: list[str]
+    placeholder_origins: list[str]
+    format: str
+
+
+def _module_tensors(module: Placeholder, prefix: str, out: dict[str, Any]) -> None:
+    """Collect ``_parameters``/``_buffers`` of a pickled ``nn.Module`` (a placeholder) recursively."""
+    state = module.__dict__.get("placeholder_state")
+    if not isinstance(state, Mapping):
+        return
+    for attribute in ("_parameters", "_buffers"):
+        for name, value in (state.get(attribute) or {}).items():
+            if value is not None:
+                out[prefix + name] = value
+    for name, child in (state.get("_modules") or {}).items():
+        if isinstance(child, Placeholder):
+            _module_tensors(child, f"{prefix}{name}.", out)
+
+
+def _as_mapping(value: Any) -> Mapping[str, Any] | None:
+    if isinstance(value, Mapping):
+        return value
+    if isinstance(value, Placeholder):  # a whole pickled nn.Module (torch.save(model))
+        found: dict[str, Any] = {}
+        _module_tensors(value, "", found)
+        return found or None
+    return None
+
+
+def extract_tensors(root: Any, *, format: str = "", placeholder_origins: Iterable[str] = ()) -> ExtractedTensors:
+    """Find the state dict in an unpickled checkpoint and materialise its tensors.
+
+    Non-tensor entries (epoch counters, optimizer state, constructor objects, ...) are
+    dropped and reported; a ``module.`` prefix on every key (DataParallel) is removed.
+    """
+    mapping = _as_mapping(root)
+    if mapping is None:
+        raise ValueError(f"the checkpoint holds a {type(root).__name__}, not a state dict or a dict wrapping one")
+    wrapper = None
+    dropped: list[str] = []
+    for key in STATE_DICT_WRAPPERS:
+        inner = _as_mapping(mapping.get(key)) if key in mapping else None
+        if inner is not None:
+            dropped = [str(other) for other in mapping if other != key]  # epoch, constructor, optimizer, ...
+            mapping, wrapper = inner, key
+            break
+    tensors: dict[str, torch.Tensor] = {}
+    for key, value in mapping.items():
+        if isinstance(key, str) and isinstance(value, PendingTensor):
+            tensors[key] = value.materialize()
+        else:
+            dropped.append(str(key))
+    if not tensors:
+        raise ValueError(f"no tensors found in the checkpoint (entries: {sorted(map(str, mapping))[:10]})")
+    if all(key.startswith("module.") for key in tensors):
+        tensors = strip_prefix(tensors, "module.")
+    return ExtractedTensors(tensors, wrapper, sorted(dropped), list(placeholder_origins), format)
+
+
+def read_checkpoint(path: Path | str) -> ExtractedTensors:
+    """Read a pytracking/ltr or plain PyTorch checkpoint without executing any of its code."""
+    loaded = restricted_load(path)
+    return extract_tensors(loaded.root, format=loaded.format, placeholder_origins=loaded.placeholder_origins)
+
+
+@dataclasses.dataclass
+class ConversionReport:
+    out: Path
+    sha256: str
+    tensor_count: int
+    element_count: int  # all tensor elements written, BatchNorm statistics included
+    wrapper: str | None
+    dropped_entries: list[str]
+    placeholder_origins: list[str]
+
+
+def convert_checkpoint(
+    checkpoint: Path | str,
+    out: Path | str,
+    *,
+    tracker: str,
+    strip_prefixes: Iterable[str] = (),
+    fp16: bool = True,
+) -> ConversionReport:
+    """Convert ``checkpoint`` with the key filter registered for ``tracker``; write ``out``."""
+    key_filter = get_key_filter(tracker)
+    out = Path(out)
+    if out.suffix != ".safetensors":
+        raise ValueError(f"output file {str(out)!r} must end in .safetensors")
+    extracted = read_checkpoint(checkpoint)
+    tensors = extracted.tensors
+    for prefix in strip_prefixes:
+        tensors = strip_prefix(tensors, prefix)
+    tensors = key_filter(tensors)
+    if not tensors:
+        raise ValueError(f"the {tracker!r} key filter kept no tensors of {checkpoint}")
+    metadata = {
+        "converted_from": Path(checkpoint).name,
+        "key_filter": tracker,
+        "checkpoint_format": extracted.format,
+    }
+    sha256 = save_safetensors(tensors, out, fp16=fp16, metadata=metadata)
+    return ConversionReport(
+        out=out,
+        sha256=sha256,
+        tensor_count=len(tensors),
+        element_count=sum(tensor.numel() for tensor in tensors.values()),
+        wrapper=extracted.wrapper,
+        dropped_entries=extracted.dropped_entries,
+        placeholder_origins=extracted.placeholder_origins,
+    )
