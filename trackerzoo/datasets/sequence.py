@@ -201,6 +201,7 @@ class Sequence:
         anchors: Lazy[list[int]] | None = None,
         attributes: dict[str, Any] | None = None,
         regions: Lazy[list[Any]] | None = None,
+        ignore_masks: Callable[[int], np.ndarray | None] | None = None,
     ) -> None:
         self.name = str(name)
         self._frames = as_frame_source(frames)
@@ -209,6 +210,7 @@ class Sequence:
         self._visible = visible
         self._anchors = anchors
         self._regions = regions
+        self._ignore_masks = ignore_masks
         self.attributes: dict[str, Any] = dict(attributes or {})
 
     def __repr__(self) -> str:
@@ -236,6 +238,24 @@ class Sequence:
         return index % length
 
     @property
+    def image_size(self) -> tuple[int, int]:
+        """``(width, height)`` of the frames: from ``attributes["image_size"]`` when the
+        loader knows it, else from the first image's header (or first decoded frame)."""
+        size = self.attributes.get("image_size")
+        if size is None:
+            source = self._frames
+            if isinstance(source, ImageFileFrames) and len(source) > 0:
+                from PIL import Image
+
+                with Image.open(source.paths[0]) as image:
+                    size = (int(image.width), int(image.height))
+            else:
+                height, width = self.frame(0).shape[:2]
+                size = (int(width), int(height))
+            self.attributes["image_size"] = size
+        return int(size[0]), int(size[1])
+
+    @property
     def boxes(self) -> np.ndarray:
         if callable(self._boxes):
             self._boxes = self._boxes()
@@ -253,6 +273,13 @@ class Sequence:
             return None
         index = self._check_index(index)
         mask = self._masks(index) if callable(self._masks) else self._masks[index]
+        return None if mask is None else np.asarray(mask).astype(bool, copy=False)
+
+    def ignore_mask(self, index: int) -> np.ndarray | None:
+        """Bool ``(H, W)`` of pixels that are not scored (DAVIS void label), or None."""
+        if self._ignore_masks is None:
+            return None
+        mask = self._ignore_masks(self._check_index(index))
         return None if mask is None else np.asarray(mask).astype(bool, copy=False)
 
     @property

@@ -1,0 +1,116 @@
+"""Small readers shared by the loaders: frame listings, list files, label files, masks.
+
+Everything here is called lazily (from a sequence's first use), never while a dataset
+is being listed, so that listing a tree of thousands of sequences reads only folder
+names. Every malformed annotation raises a ValueError naming the file and line.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+
+from trackerzoo.datasets.sequence import IMAGE_SUFFIXES
+from trackerzoo.evaluation.results_io import parse_number_line, read_box_file
+
+__all__ = ["frame_files", "image_size_of", "read_box_file", "read_flags", "read_index_png", "read_list",
+           "read_properties", "require_dir", "require_file"]
+
+_DIGITS = re.compile(r"(\d+)")
+
+
+def _natural_key(name: str) -> list[object]:
+    """Sort ``2.jpg`` before ``10.jpg`` (TrackingNet numbers frames without padding)."""
+    return [int(part) if part.isdigit() else part for part in _DIGITS.split(name)]
+
+
+def frame_files(folder: str | os.PathLike) -> list[Path]:
+    """Image files of a folder in natural name order."""
+    path = Path(folder)
+    if not path.is_dir():
+        raise FileNotFoundError(f"frame folder {os.fspath(folder)!r} does not exist")
+    names = [entry.name for entry in os.scandir(path)
+             if entry.is_file() and Path(entry.name).suffix.lower() in IMAGE_SUFFIXES]
+    return [path / name for name in sorted(names, key=_natural_key)]
+
+
+def require_dir(path: str | os.PathLike, what: str) -> Path:
+    folder = Path(path)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{what}: folder {os.fspath(path)!r} does not exist")
+    return folder
+
+
+def require_file(path: str | os.PathLike, what: str) -> Path:
+    file = Path(path)
+    if not file.is_file():
+        raise FileNotFoundError(f"{what}: file {os.fspath(path)!r} does not exist")
+    return file
+
+
+def read_list(path: str | os.PathLike) -> list[str]:
+    """Non-empty stripped lines of a list file (``list.txt``, ``val.txt`` ...)."""
+    return [line.strip() for line in require_file(path, "list").read_text(encoding="utf-8").splitlines()
+            if line.strip()]
+
+
+def read_flags(path: str | os.PathLike) -> np.ndarray:
+    """Integer labels, one per frame, separated by newlines and/or commas.
+
+    GOT-10k writes one label per line, LaSOT one comma-separated line; both read here.
+    """
+    source = require_file(path, "label")
+    values: list[float] = []
+    for number, line in enumerate(source.read_text(encoding="utf-8").splitlines(), start=1):
+        if line.strip():
+            values.extend(parse_number_line(line, source=source, line_number=number, count=None))
+    array = np.asarray(values, dtype=np.float64)
+    if not np.all(array == np.round(array)):
+        raise ValueError(f"label file {os.fspath(path)!r} holds non-integer labels")
+    return array.astype(np.int64)
+
+
+def read_properties(path: str | os.PathLike, separators: str = "=:") -> dict[str, str]:
+    """``key=value`` (VOT ``sequence``) or ``key: value`` (GOT-10k ``meta_info.ini``) lines.
+
+    Section headers (``[METAINFO]``) and blank lines are skipped; a line with no
+    separator is an error naming file and line.
+    """
+    source = require_file(path, "properties")
+    properties: dict[str, str] = {}
+    for number, line in enumerate(source.read_text(encoding="utf-8").splitlines(), start=1):
+        text = line.strip()
+        if not text or (text.startswith("[") and text.endswith("]")):
+            continue
+        positions = [text.find(s) for s in separators if s in text]
+        if not positions:
+            raise ValueError(f"line {number} in {os.fspath(path)!r} is not 'key{separators[0]}value': {text!r}")
+        cut = min(positions)
+        properties[text[:cut].strip()] = text[cut + 1:].strip()
+    return properties
+
+
+def read_index_png(path: str | os.PathLike) -> np.ndarray:
+    """Label image as stored (palette indices or grey levels), ``(H, W)`` uint8.
+
+    OpenCV would expand a palette PNG to colours, losing the object ids DAVIS and
+    YouTube-VOS store in it, so PIL reads these.
+    """
+    from PIL import Image
+
+    with Image.open(require_file(path, "annotation")) as image:
+        array = np.asarray(image)
+    if array.ndim == 3:  # an RGB(A) annotation: any non-black pixel is foreground
+        array = (array[..., :3].max(axis=2) > 0).astype(np.uint8)
+    return array.astype(np.uint8, copy=False)
+
+
+def image_size_of(path: str | os.PathLike) -> tuple[int, int]:
+    """``(width, height)`` of an image file from its header, without decoding pixels."""
+    from PIL import Image
+
+    with Image.open(require_file(path, "image")) as image:
+        return int(image.width), int(image.height)

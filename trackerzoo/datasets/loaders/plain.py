@@ -1,0 +1,70 @@
+"""A plain video file or image folder, with an optional box file.
+
+``root`` is a video (``.mp4``, ``.avi`` ...) or a folder of images (natural name
+order). Boxes come from ``boxes=<file>`` or, when not given, from
+``groundtruth.txt`` / ``groundtruth_rect.txt`` in the folder or ``<video>.txt`` next
+to the video; one ``x,y,w,h`` line per frame (commas, tabs or spaces). A box file
+with a single line gives the initial box only. Without any box file all boxes are
+NaN (a tracker then needs its initial box from the user).
+
+Absent targets: NaN box lines mean unknown; there are no visibility flags.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from trackerzoo.datasets import Dataset, Sequence, register_loader
+from trackerzoo.datasets.loaders.common import frame_files, read_box_file
+from trackerzoo.datasets.sequence import VIDEO_SUFFIXES, VideoFileFrames
+
+BOX_FILE_NAMES = ("groundtruth.txt", "groundtruth_rect.txt")
+
+
+def _find_box_file(root: Path) -> Path | None:
+    if root.is_dir():
+        return next((root / n for n in BOX_FILE_NAMES if (root / n).is_file()), None)
+    beside = root.with_suffix(".txt")
+    return beside if beside.is_file() else None
+
+
+def load_plain(root: Path, *, boxes: str | os.PathLike | None = None, name: str | None = None) -> Dataset:
+    if root.is_file():
+        if root.suffix.lower() not in VIDEO_SUFFIXES:
+            raise ValueError(f"{os.fspath(root)!r} is not a video file (known suffixes: {sorted(VIDEO_SUFFIXES)})")
+        frames: object = VideoFileFrames(root)
+    elif root.is_dir():
+        files = frame_files(root)
+        if not files:
+            raise ValueError(f"image folder {os.fspath(root)!r} holds no images")
+        frames = files
+    else:
+        raise FileNotFoundError(f"{os.fspath(root)!r} is neither a video file nor an image folder")
+    box_file = Path(boxes) if boxes is not None else _find_box_file(root)
+    if box_file is not None and not box_file.is_file():
+        raise FileNotFoundError(f"box file {os.fspath(box_file)!r} does not exist")
+    sequence_name = name or root.stem
+
+    def load_boxes() -> np.ndarray:
+        length = len(sequence)
+        if box_file is None:
+            return np.full((length, 4), np.nan)
+        given = read_box_file(box_file)
+        if len(given) == length:
+            return given
+        if len(given) == 1:
+            padded = np.full((length, 4), np.nan)
+            padded[0] = given[0]
+            return padded
+        raise ValueError(f"box file {os.fspath(box_file)!r} has {len(given)} boxes for {length} frames")
+
+    sequence = Sequence(sequence_name, frames, load_boxes, attributes={"dataset": "plain", "source": str(root)})
+    return Dataset(sequence_name, [sequence])
+
+
+register_loader("plain", load_plain, description="a video file or image folder, optional box file")
+register_loader("video", load_plain, description="alias of 'plain'")
+register_loader("images", load_plain, description="alias of 'plain'")
