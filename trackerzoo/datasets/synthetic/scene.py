@@ -151,7 +151,8 @@ def _crossing_layer(rng: np.random.Generator, sprite: Sprite, role: str, target:
     ``miss`` is the closest distance to the target centre in units of the target
     size: 0 for an occluder aimed at it, > 0 for a distractor passing close by.
     """
-    t_cross = int(rng.integers(QUIET_START * 2, max(QUIET_START * 2 + 1, length - 5)))
+    earliest = min(QUIET_START * 2, length - 1)
+    t_cross = int(rng.integers(earliest, max(earliest + 1, length - 5)))
     target_size = float(target.size[t_cross])
     size = target_size * _uniform(rng, *size_ratio)
     direction = _uniform(rng, 0, 2 * math.pi)

@@ -1,0 +1,282 @@
+"""Running a tracker over a dataset: one job per sequence (VOT: per anchor run).
+
+Each job writes its result file and its per-frame times atomically (temporary file +
+``os.replace``, via ``results_io``), times first and result last, so the result
+file's existence means the job is complete. A rerun of the same command skips
+completed jobs: an interrupted evaluation resumes and never trusts a partial file.
+
+Jobs are independent and only need the dataset (``kind``, ``root``) and the tracker
+(name and parameters), so they can run in local processes or as Ray tasks
+(``runner_executors``) with the same code.
+
+Protocols: datasets of kind ``vot`` use the VOT anchor protocol (one run per anchor,
+region lines); every other kind runs one pass from frame 0, initialised with the
+ground-truth box of frame 0 (and its mask, for mask trackers, when the dataset has
+masks), and writes ``<out>/<seq>.txt`` plus ``<out>/<seq>_time.txt``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from trackerzoo.evaluation import results_io
+from trackerzoo.evaluation.regions import INITIALIZATION, Mask, Rectangle, Region, rasterize, region_to_box
+
+RUN_RECORD = "run.json"
+VOT_KINDS = frozenset({"vot"})
+
+
+def parse_dataset_spec(text: str) -> tuple[str, Path]:
+    """``<kind>:<root>`` -> (kind, root)."""
+    kind, sep, root = text.partition(":")
+    if not sep or not kind or not root:
+        raise ValueError(f"--dataset must be <kind>:<root>, e.g. synthetic:/data/zoo-synth-val; got {text!r}")
+    return kind.lower(), Path(root)
+
+
+@dataclass(frozen=True)
+class TrackerSpec:
+    """How a worker builds the tracker: a registered name, or ``module:Class``."""
+
+    name: str
+    params: dict[str, Any] = field(default_factory=dict)
+    variant: str | None = None
+    weights: str | None = "default"
+    device: str = "cpu"
+
+    def build(self):
+        if ":" not in self.name:
+            import trackerzoo
+
+            return trackerzoo.create(self.name, variant=self.variant, weights=self.weights, device=self.device,
+                                     **self.params)
+        from trackerzoo.api import build_params
+        from trackerzoo.device import resolve_device
+        from trackerzoo.tracker import Tracker
+
+        module_name, _, class_name = self.name.partition(":")
+        try:
+            factory = getattr(importlib.import_module(module_name), class_name)
+        except (ImportError, AttributeError):
+            raise ValueError(f"--tracker {self.name!r}: cannot import {class_name!r} from {module_name!r}") from None
+        if not (isinstance(factory, type) and issubclass(factory, Tracker)):
+            raise ValueError(f"--tracker {self.name!r} is not a trackerzoo.Tracker subclass")
+        params = build_params(factory.Params, self.params, self.name)
+        return factory(params, variant=self.variant, weights=self.weights, device=resolve_device(self.device))
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """Everything a job needs besides its own sequence/anchor; picklable."""
+
+    tracker: TrackerSpec
+    kind: str
+    root: str
+    out: str
+    threads: int = 1
+
+    @property
+    def protocol(self) -> str:
+        return "vot" if self.kind in VOT_KINDS else "ope"
+
+
+@dataclass(frozen=True)
+class Job:
+    sequence: str
+    frames: int  # frames the tracker will see (progress accounting)
+    anchor: int | None = None  # VOT: the anchor frame that starts this run
+    reverse: bool = False
+
+    def result_path(self, out: str | os.PathLike) -> Path:
+        if self.anchor is None:
+            return results_io.box_result_path(out, self.sequence)
+        return results_io.vot_result_path(out, self.sequence, self.anchor)
+
+    def time_path(self, out: str | os.PathLike) -> Path:
+        if self.anchor is None:
+            return results_io.box_time_path(out, self.sequence)
+        return results_io.vot_time_path(out, self.sequence, self.anchor)
+
+
+@dataclass(frozen=True)
+class JobResult:
+    job: Job
+    seconds: float
+
+
+# --------------------------------------------------------------------------- workers
+
+_datasets: dict[tuple[str, str], Any] = {}
+
+
+def load_cached_dataset(kind: str, root: str):
+    """One dataset listing per worker process, reused across its jobs."""
+    key = (kind, root)
+    if key not in _datasets:
+        from trackerzoo.datasets import load_dataset
+
+        _datasets[key] = load_dataset(kind, root)
+    return _datasets[key]
+
+
+def configure_worker(threads: int) -> None:
+    """Pin each worker to ``threads`` threads so N workers do not oversubscribe the CPU."""
+    import cv2
+    import torch
+
+    cv2.setNumThreads(threads)
+    torch.set_num_threads(threads)
+
+
+def _box_of_region(region: Region) -> tuple[float, float, float, float]:
+    box = region_to_box(region)
+    if not np.isfinite(box).all() or box[2] <= 0 or box[3] <= 0:
+        raise ValueError(f"initialisation region {region!r} is empty")
+    return tuple(float(v) for v in box)  # type: ignore[return-value]
+
+
+def _run_ope(tracker, sequence) -> tuple[np.ndarray, list[float]]:
+    boxes = np.full((len(sequence), 4), np.nan)
+    times: list[float] = []
+    first = sequence.frame(0)
+    init_box = sequence.boxes[0]
+    mask = sequence.mask(0) if tracker.accepts_mask and sequence.has_masks else None
+    start = time.perf_counter()
+    if mask is not None and mask.any():
+        tracker.initialize(first, mask=mask)
+    else:
+        tracker.initialize(first, box=tuple(float(v) for v in init_box))
+    times.append(time.perf_counter() - start)
+    boxes[0] = init_box
+    for index in range(1, len(sequence)):
+        frame = sequence.frame(index)
+        start = time.perf_counter()
+        prediction = tracker.track(frame)
+        times.append(time.perf_counter() - start)
+        boxes[index] = prediction.box
+    return boxes, times
+
+
+def _run_vot(tracker, sequence, job: Job) -> tuple[list[Region], list[float]]:
+    regions = sequence.regions
+    frames = list(range(job.anchor, -1, -1)) if job.reverse else list(range(job.anchor, len(sequence)))
+    image = sequence.frame(frames[0])
+    height, width = image.shape[:2]
+    init = regions[frames[0]]
+    start = time.perf_counter()
+    if tracker.accepts_mask and isinstance(init, Mask):
+        tracker.initialize(image, mask=rasterize(init, width, height))
+    else:
+        tracker.initialize(image, box=_box_of_region(init))
+    times = [time.perf_counter() - start]
+    output: list[Region] = [INITIALIZATION]
+    for index in frames[1:]:
+        image = sequence.frame(index)
+        start = time.perf_counter()
+        prediction = tracker.track(image)
+        times.append(time.perf_counter() - start)
+        if prediction.mask is not None:
+            output.append(Mask(np.asarray(prediction.mask, dtype=bool)))
+        else:
+            output.append(Rectangle(*prediction.box))
+    return output, times
+
+
+def run_job(context: RunContext, job: Job) -> JobResult:
+    """Track one sequence (or one VOT anchor run) and write its files atomically."""
+    dataset = load_cached_dataset(context.kind, context.root)
+    sequence = dataset[job.sequence]
+    tracker = context.tracker.build()
+    started = time.perf_counter()
+    try:
+        if job.anchor is None:
+            boxes, times = _run_ope(tracker, sequence)
+            results_io.write_times(job.time_path(context.out), times)
+            results_io.write_box_file(job.result_path(context.out), boxes)
+        else:
+            regions, times = _run_vot(tracker, sequence, job)
+            results_io.write_times(job.time_path(context.out), times)
+            results_io.write_region_file(job.result_path(context.out), regions)
+    except Exception as exc:
+        raise RuntimeError(f"tracking sequence {job.sequence!r}"
+                           f"{'' if job.anchor is None else f' (anchor {job.anchor})'} failed: "
+                           f"{type(exc).__name__}: {exc}") from exc
+    return JobResult(job, time.perf_counter() - started)
+
+
+# --------------------------------------------------------------------------- planning
+
+def plan_jobs(context: RunContext, dataset, names: Iterable[str] | None = None) -> list[Job]:
+    """All jobs of the evaluation, longest first (keeps workers busy to the end)."""
+    from trackerzoo.evaluation.vot import sequence_anchor_runs
+
+    sequences = [dataset[name] for name in names] if names else list(dataset)
+    jobs: list[Job] = []
+    for sequence in sequences:
+        length = len(sequence)
+        if context.protocol == "vot":
+            for run in sequence_anchor_runs(sequence):
+                frames = run.start + 1 if run.reverse else length - run.start
+                jobs.append(Job(sequence.name, frames, run.start, run.reverse))
+        else:
+            jobs.append(Job(sequence.name, length))
+    return sorted(jobs, key=lambda j: -j.frames)
+
+
+def remove_stale_temporaries(out: Path) -> int:
+    """Delete temporary files an interrupted run left behind (never complete results)."""
+    removed = 0
+    for path in out.rglob(".*.tmp"):
+        path.unlink(missing_ok=True)
+        removed += 1
+    return removed
+
+
+def check_run_record(context: RunContext, out: Path) -> None:
+    """Refuse to mix results of different trackers or datasets in one folder."""
+    record = {"tracker": context.tracker.name, "params": context.tracker.params,
+              "variant": context.tracker.variant, "weights": context.tracker.weights,
+              "dataset": f"{context.kind}:{Path(context.root).resolve()}", "protocol": context.protocol}
+    path = out / RUN_RECORD
+    if path.is_file():
+        previous = json.loads(path.read_text())
+        if previous != record:
+            changed = sorted(k for k in record if previous.get(k) != record[k])
+            raise ValueError(f"{str(out)!r} holds results of a different run (differs in {', '.join(changed)}); "
+                             "use another --out")
+        return
+    results_io.write_text_atomic(path, json.dumps(record, indent=1, sort_keys=True) + "\n")
+
+
+def run_evaluation(context: RunContext, executor, *, names: Iterable[str] | None = None,
+                   progress: bool = True) -> list[JobResult]:
+    """Run every job not finished yet; returns the results of the jobs run now."""
+    out = Path(context.out)
+    out.mkdir(parents=True, exist_ok=True)
+    check_run_record(context, out)
+    remove_stale_temporaries(out)
+    dataset = load_cached_dataset(context.kind, context.root)
+    jobs = plan_jobs(context, dataset, names)
+    pending = [job for job in jobs if not job.result_path(out).is_file()]
+    from tqdm import tqdm
+
+    done_frames = sum(job.frames for job in jobs) - sum(job.frames for job in pending)
+    bar = tqdm(total=sum(job.frames for job in jobs), initial=done_frames, unit="frame", disable=not progress,
+               desc=f"{context.tracker.name} on {dataset.name}", smoothing=0.05)
+    results = []
+    try:
+        for result in executor.run(run_job, context, pending):
+            results.append(result)
+            bar.update(result.job.frames)
+    finally:
+        bar.close()
+    return results

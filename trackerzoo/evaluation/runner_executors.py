@@ -1,0 +1,99 @@
+"""Where evaluation jobs run: in this process, in local worker processes, or on Ray.
+
+An executor has one method, ``run(fn, context, jobs)``, yielding each job's result as
+it finishes (in completion order, for the progress bar). Workers write their result
+files themselves, so with Ray the output folder must be on a file system every node
+sees (the usual setup for a Ray cluster evaluating a shared dataset).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import multiprocessing
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Protocol
+
+from trackerzoo.evaluation.runner import Job, JobResult, RunContext, configure_worker
+
+EXECUTORS = ("local", "ray")
+JobFunction = Callable[[RunContext, Job], JobResult]
+
+
+class Executor(Protocol):
+    def run(self, fn: JobFunction, context: RunContext, jobs: Sequence[Job]) -> Iterator[JobResult]: ...
+
+
+class InlineExecutor:
+    """Jobs one after another in this process (``--workers 1``; easiest to debug)."""
+
+    def run(self, fn: JobFunction, context: RunContext, jobs: Sequence[Job]) -> Iterator[JobResult]:
+        configure_worker(context.threads)
+        for job in jobs:
+            yield fn(context, job)
+
+
+class LocalProcessExecutor:
+    """A pool of ``workers`` spawned processes.
+
+    ``spawn`` rather than ``fork``: forking a process that has started OpenCV or torch
+    threads can deadlock the child.
+    """
+
+    def __init__(self, workers: int) -> None:
+        if workers < 1:
+            raise ValueError(f"number of workers must be >= 1, got {workers}")
+        self.workers = workers
+
+    def run(self, fn: JobFunction, context: RunContext, jobs: Sequence[Job]) -> Iterator[JobResult]:
+        if not jobs:
+            return
+        pool = concurrent.futures.ProcessPoolExecutor(
+            self.workers, mp_context=multiprocessing.get_context("spawn"),
+            initializer=configure_worker, initargs=(context.threads,))
+        try:
+            futures = [pool.submit(fn, context, job) for job in jobs]
+            for future in concurrent.futures.as_completed(futures):
+                yield future.result()
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _import_ray() -> Any:
+    try:
+        import ray
+    except ImportError:
+        raise ValueError("--executor ray needs the 'ray' package: pip install 'ray[default]' "
+                         "(and a cluster address in RAY_ADDRESS, or none for a local Ray instance)") from None
+    return ray
+
+
+class RayExecutor:
+    """Each job is a Ray task (one CPU each); connects to ``RAY_ADDRESS`` or starts Ray locally."""
+
+    def __init__(self, address: str | None = None) -> None:
+        self.ray = _import_ray()
+        self.address = address
+
+    def run(self, fn: JobFunction, context: RunContext, jobs: Sequence[Job]) -> Iterator[JobResult]:
+        ray = self.ray
+        if not ray.is_initialized():
+            ray.init(address=self.address, ignore_reinit_error=True, log_to_driver=False)
+
+        def task(ctx: RunContext, job: Job) -> JobResult:
+            configure_worker(ctx.threads)
+            return fn(ctx, job)
+
+        remote = ray.remote(num_cpus=1)(task)
+        pending = [remote.remote(context, job) for job in jobs]
+        while pending:
+            finished, pending = ray.wait(pending, num_returns=1)
+            for reference in finished:
+                yield ray.get(reference)
+
+
+def make_executor(name: str, workers: int = 1) -> Executor:
+    if name == "local":
+        return InlineExecutor() if workers == 1 else LocalProcessExecutor(workers)
+    if name == "ray":
+        return RayExecutor()
+    raise ValueError(f"unknown executor {name!r}; choose one of {', '.join(EXECUTORS)}")

@@ -1,0 +1,141 @@
+"""Scoring result folders of one dataset and formatting the comparison table.
+
+Which metrics a dataset gets follows its kind: ``vot`` -> EAO, accuracy, robustness;
+``got10k`` and ``synthetic`` -> GOT-10k AO/SR plus the OPE curves (both use the
+visibility flags: frames where the target is fully hidden or out of view do not
+count for AO/SR, and count as failures in the OPE curves, the LaSOT rule); every
+other kind -> OPE success AUC, precision and normalized precision. FPS is frames
+over the summed per-frame times the runner recorded (initialisation included).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from trackerzoo.evaluation import results_io
+from trackerzoo.evaluation.runner import RUN_RECORD, VOT_KINDS
+
+GOT10K_STYLE_KINDS = frozenset({"got10k", "synthetic"})
+
+
+@dataclass
+class ScoredRun:
+    """Metrics of one result folder, plus the curves the plots need."""
+
+    label: str
+    folder: Path
+    metrics: dict[str, float]
+    success_curve: np.ndarray | None = None
+    precision_curve: np.ndarray | None = None
+    eao_curve: np.ndarray | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def run_label(folder: Path) -> str:
+    """The tracker name recorded by the runner, else the folder name."""
+    record = folder / RUN_RECORD
+    if record.is_file():
+        try:
+            return str(json.loads(record.read_text())["tracker"])
+        except (ValueError, KeyError):
+            pass
+    return folder.name
+
+
+def _image_size(sequence) -> tuple[int, int]:
+    size = sequence.attributes.get("frame_size")
+    if size is not None:
+        return int(size[0]), int(size[1])
+    height, width = sequence.frame(0).shape[:2]
+    return width, height
+
+
+def _fps(time_files: list[Path]) -> float:
+    total_frames, total_seconds = 0, 0.0
+    for path in time_files:
+        if not path.is_file():
+            return math.nan
+        times = results_io.read_times(path)
+        total_frames += int(np.isfinite(times).sum())
+        total_seconds += float(np.nansum(times))
+    return total_frames / total_seconds if total_seconds > 0 else math.nan
+
+
+def _read_box_results(folder: Path, sequence) -> np.ndarray:
+    files = results_io.find_box_results(folder, sequence.name)
+    if not files:
+        raise ValueError(f"result folder {str(folder)!r} has no result for sequence {sequence.name!r}")
+    boxes = results_io.read_box_file(files[0])
+    if len(boxes) != len(sequence):
+        raise ValueError(f"{str(files[0])!r} has {len(boxes)} boxes for {len(sequence)} frames")
+    return boxes
+
+
+def score_box_folder(folder: Path, dataset, kind: str) -> ScoredRun:
+    from trackerzoo.evaluation.got10k import evaluate_got10k
+    from trackerzoo.evaluation.ope import evaluate_ope
+
+    predictions = {seq.name: _read_box_results(folder, seq) for seq in dataset}
+    groundtruth = {seq.name: seq.boxes for seq in dataset}
+    visible = {seq.name: seq.visible for seq in dataset}
+    ope = evaluate_ope(predictions, groundtruth, visible)
+    metrics: dict[str, float] = {}
+    if kind in GOT10K_STYLE_KINDS:
+        got = evaluate_got10k(predictions, groundtruth, {seq.name: _image_size(seq) for seq in dataset}, visible)
+        metrics.update({"AO": got.ao, "SR0.5": got.sr50, "SR0.75": got.sr75})
+    metrics.update({"AUC": ope.auc, "Prec@20": ope.precision, "NormPrec": ope.normalized_precision})
+    metrics["FPS"] = _fps([results_io.box_time_path(folder, seq.name) for seq in dataset])
+    return ScoredRun(run_label(folder), folder, metrics, ope.success_curve, ope.precision_curve)
+
+
+def score_vot_folder(folder: Path, dataset) -> ScoredRun:
+    from trackerzoo.evaluation.vot import VOTTruth, evaluate_vot, sequence_anchor_runs
+
+    truth, predictions, time_files = {}, {}, []
+    for seq in dataset:
+        runs = sequence_anchor_runs(seq)
+        truth[seq.name] = VOTTruth(list(seq.regions), _image_size(seq), runs)
+        predictions[seq.name] = {}
+        for run in runs:
+            path = results_io.vot_result_path(folder, seq.name, run.start)
+            if not path.is_file():
+                raise ValueError(f"result folder {str(folder)!r} has no run for {seq.name!r} anchor {run.start}")
+            predictions[seq.name][run.start] = results_io.read_region_file(path)
+            time_files.append(results_io.vot_time_path(folder, seq.name, run.start))
+    result = evaluate_vot(truth, predictions)
+    metrics = {"EAO": result.eao, "Accuracy": result.accuracy, "Robustness": result.robustness,
+               "FPS": _fps(time_files)}
+    return ScoredRun(run_label(folder), folder, metrics, eao_curve=result.eao_curve)
+
+
+def score_folder(folder: str | Path, dataset, kind: str) -> ScoredRun:
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"result folder {str(folder)!r} does not exist")
+    if kind in VOT_KINDS:
+        return score_vot_folder(folder, dataset)
+    return score_box_folder(folder, dataset, kind)
+
+
+def format_table(runs: list[ScoredRun]) -> str:
+    """A Markdown table (readable in a terminal, pasteable into docs)."""
+    if not runs:
+        return ""
+    columns = list(runs[0].metrics)
+    header = "| Tracker | " + " | ".join(columns) + " |"
+    rule = "|---|" + "|".join("---:" for _ in columns) + "|"
+    lines = [header, rule]
+    for run in runs:
+        cells = []
+        for column in columns:
+            value = run.metrics.get(column, math.nan)
+            cells.append("n/a" if not math.isfinite(value) else
+                         (f"{value:.1f}" if column == "FPS" else f"{value:.3f}"))
+        lines.append(f"| {run.label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
