@@ -1,0 +1,55 @@
+"""Building the CRACT network of a variant and filling it with weights.
+
+- ``weights="default"``: the shipped file of the variant (only ``mobilenetv2`` has one);
+- ``weights=<path or manifest name>``: that file, loaded strictly;
+- ``weights=None``: random heads on the ImageNet backbone when its weights are present
+  (the starting point of training), else a fully random network.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from trackerzoo.errors import WeightsNotFoundError
+from trackerzoo.weights import load_into
+from trackerzoo_cract.model import CractNet
+from trackerzoo_cract.params import MODEL_CONFIGS, WEIGHTS_FILES
+
+
+def manifest_name(variant: str) -> str:
+    """Name of a variant's shipped weights in ``weights/manifest.json`` (file name without suffix)."""
+    return Path(WEIGHTS_FILES[variant]).stem
+
+
+def training_hint(variant: str) -> str:
+    return (
+        f"train them with `trackerzoo train cract --set variant={variant} --out weights/cract_{variant}.safetensors` "
+        f"(see plugins/cract/README.md), or pass weights=PATH, or weights=None for an untrained network"
+    )
+
+
+def build_network(variant: str, weights: str | Path | None, device: torch.device) -> CractNet:
+    if variant not in MODEL_CONFIGS:
+        raise ValueError(f"unknown CRACT variant {variant!r}; variants: {', '.join(MODEL_CONFIGS)}")
+    config = MODEL_CONFIGS[variant]
+    if weights is None:
+        try:
+            network = CractNet(config, pretrained_backbone=True)
+        except WeightsNotFoundError:
+            network = CractNet(config, pretrained_backbone=False)
+    else:
+        network = CractNet(config, pretrained_backbone=False)
+        source: str | Path = weights
+        if weights == "default":
+            if variant not in WEIGHTS_FILES:
+                raise WeightsNotFoundError(
+                    f"CRACT variant {variant!r} has no shipped weights; {training_hint(variant)}"
+                )
+            source = manifest_name(variant)
+        try:
+            load_into(network, source)
+        except WeightsNotFoundError as exc:
+            raise WeightsNotFoundError(f"{exc} -- CRACT {variant} weights: {training_hint(variant)}") from exc
+    return network.to(device).eval()

@@ -1,0 +1,98 @@
+"""The discriminator's life during a sequence: first-frame fit, sample collection, updates.
+
+- First frame: 200 positives and 1000 negatives around the target; all layers (conv and
+  fc) fitted by 6 Gauss-Newton steps of 10 CG iterations (ATOM's schedule).
+- Every K frames, when the track is confident: 50 positives and 200 negatives, the
+  negatives mined hard (the distractor proposals of the frame first, then the
+  highest-scoring of a larger random pool); then the fc layers only are refitted by
+  one Gauss-Newton step of 5 CG iterations on the short-long memory.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from trackerzoo_cract.model.discriminator import Discriminator
+from trackerzoo_cract.model.pyramid import PyramidFeatures, PyramidRoiPooling
+from trackerzoo_cract.online.gauss_newton import gauss_newton_fit
+from trackerzoo_cract.online.memory import SampleSet, ShortLongMemory
+from trackerzoo_cract.online.sampling import negative_boxes, positive_boxes
+from trackerzoo_cract.params import CractParams, ModelConfig
+
+
+class OnlineDiscriminator:
+    def __init__(
+        self,
+        config: ModelConfig,
+        params: CractParams,
+        pooling: PyramidRoiPooling,
+        device: torch.device,
+        generator: torch.Generator,
+    ) -> None:
+        self.params = params
+        self.pooling = pooling
+        self.generator = generator
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(params.seed)
+            self.network = Discriminator(
+                config.fused_channels, pooling.positions, config.discriminator_conv_channels,
+                config.discriminator_hidden,
+            ).to(device)
+        self.memory = ShortLongMemory(params.long_term_frames, params.short_term_frames)
+        self.device = device
+
+    def _pool(self, phi34: torch.Tensor, boxes: torch.Tensor) -> PyramidFeatures:
+        boxes = boxes.to(phi34.device, phi34.dtype)
+        return self.pooling(phi34, boxes, torch.zeros(boxes.shape[0], dtype=torch.long, device=phi34.device))
+
+    def initialize(self, phi34: torch.Tensor, target: torch.Tensor, region_size: float) -> list[float]:
+        """Fit every layer on first-frame samples; return Eq. 8 after each Gauss-Newton step."""
+        p = self.params
+        boxes = torch.cat((
+            positive_boxes(target, p.init_positives, p.positive_iou, self.generator),
+            negative_boxes(target, p.init_negatives, p.negative_iou, region_size, self.generator),
+        ))
+        labels = torch.cat((torch.ones(p.init_positives), torch.zeros(p.init_negatives))).to(phi34)
+        weights = torch.cat((
+            torch.full((p.init_positives,), 0.5 / p.init_positives),
+            torch.full((p.init_negatives,), 0.5 / p.init_negatives),
+        )).to(phi34)
+        with torch.no_grad():
+            features = tuple(level.detach() for level in self._pool(phi34, boxes))
+        history = gauss_newton_fit(
+            self.network, features, labels, weights, reg=p.discriminator_reg,
+            gauss_newton_iters=p.init_gauss_newton_iters, cg_iters=p.init_cg_iters, backend=p.ops_backend,
+        )
+        with torch.no_grad():
+            self.memory.reset(SampleSet(frame=0, projected=self.network.project(features), labels=labels))
+        return history
+
+    @torch.no_grad()
+    def score(self, features: PyramidFeatures) -> torch.Tensor:
+        """tau~ of Eq. 7, clipped to [0, 1] so that it mixes with a probability in Eq. 9."""
+        return self.network(features).clamp(0.0, 1.0)
+
+    @torch.no_grad()
+    def collect(self, phi34: torch.Tensor, target: torch.Tensor, distractors: torch.Tensor, region_size: float,
+                frame: int) -> None:
+        """Store ``n+`` positives and ``n-`` hard negatives of the current frame."""
+        p = self.params
+        positives = positive_boxes(target, p.update_positives, p.positive_iou, self.generator)
+        pool = negative_boxes(target, p.hard_negative_pool * p.update_negatives, p.negative_iou, region_size,
+                              self.generator)
+        pool_projected = self.network.project(self._pool(phi34, pool))
+        hardest = torch.argsort(self.network.classify(pool_projected), descending=True)
+        distractor_projected = self.network.project(self._pool(phi34, distractors))[: p.update_negatives]
+        fill = p.update_negatives - distractor_projected.shape[0]
+        negatives = torch.cat((distractor_projected, pool_projected[hardest[:fill]]))
+        projected = torch.cat((self.network.project(self._pool(phi34, positives)), negatives))
+        labels = torch.cat((torch.ones(positives.shape[0]), torch.zeros(negatives.shape[0]))).to(projected)
+        self.memory.add(SampleSet(frame=frame, projected=projected, labels=labels))
+
+    def update(self, frame: int) -> list[float]:
+        """Refit the two fc layers on the memory (one Gauss-Newton step)."""
+        projected, labels, weights = self.memory.training_set(frame)
+        return gauss_newton_fit(
+            self.network, projected, labels, weights, reg=self.params.discriminator_reg,
+            gauss_newton_iters=1, cg_iters=self.params.update_cg_iters, backend=self.params.ops_backend,
+        )

@@ -1,0 +1,185 @@
+"""CRACT tracking (Algorithm 1 of the paper).
+
+    initialize:  crop template z around b_1 -> phi_34(z), f_init, RPN kernels
+                 crop search region around b_1 -> fit the discriminator (200 pos / 1000 neg)
+    track:       crop search region x around b_{t-1} -> phi_4(x), phi_34(x)
+                 RPN -> SiamRPN++ penalties -> NMS -> N proposals p_i with coarse scores c_i
+                 CRAC: f_i -> r_i (Eq. 3) -> p~_i (Eq. 4) -> f~_i (Eq. 5) -> nu~_i, tau~_i -> s~_i (Eq. 9)
+                 rank beta * s~_i + (1 - beta) * c_i (Eq. 10) with the SiamRPN++ penalty and window
+                 smooth the size, map back to the frame
+                 every K frames: collect samples around b_t, refit the discriminator's fc layers
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import torch
+
+from trackerzoo import Prediction, Tracker
+from trackerzoo.sampling import sample_patches, siamese_crop_side
+from trackerzoo_cract.loading import build_network
+from trackerzoo_cract.model import TemplateEmbedding
+from trackerzoo_cract.model.anchors import decode, non_maximum_suppression, pairwise_iou
+from trackerzoo_cract.model.heads import Identifier
+from trackerzoo_cract.online.discriminator_learner import OnlineDiscriminator
+from trackerzoo_cract.params import CractParams
+from trackerzoo_cract.selection import cosine_window_at, size_change_penalty
+
+
+@dataclasses.dataclass
+class TargetState:
+    """Where the target is in the frame (centre and size, pixels)."""
+
+    centre: np.ndarray  # (x, y)
+    size: np.ndarray  # (w, h)
+
+
+class CractTracker(Tracker):
+    """Siamese RPN proposals refined by cascaded regression-align-classification."""
+
+    Params = CractParams
+    outputs = frozenset({"box"})
+
+    def __init__(self, params: CractParams | None = None, *, variant: str | None = "mobilenetv2",
+                 weights: str | None = "default", device: torch.device | str = "cpu") -> None:
+        super().__init__(params, variant=variant or "mobilenetv2", weights=weights, device=device)
+        self.network = build_network(self.variant, weights, self.device)
+        self.network.set_backend(self.params.ops_backend)
+        self.config = self.network.config
+
+    # -- helpers -------------------------------------------------------------------------
+    def _frame_tensor(self, frame: np.ndarray) -> torch.Tensor:
+        image = torch.from_numpy(frame).to(self.device).permute(2, 0, 1).unsqueeze(0)
+        return image.float().div_(255.0)
+
+    def _crop(self, image: torch.Tensor, side: float, output_size: int):
+        centre = torch.tensor(self.state.centre, dtype=torch.float64).view(1, 2)
+        size = torch.tensor([side, side], dtype=torch.float64).view(1, 2)
+        patch, _ = sample_patches(image, centre, size, output_size, "replicate")
+        return patch, output_size / side
+
+    def _target_in_crop(self, scale: float, crop_size: int) -> torch.Tensor:
+        """The current target as a cxcywh box of a crop centred on it."""
+        w, h = self.state.size * scale
+        return torch.tensor([crop_size / 2.0, crop_size / 2.0, w, h], dtype=torch.float32, device=self.device)
+
+    def _template_side(self) -> float:
+        p = self.params
+        return float(siamese_crop_side(torch.tensor(self.state.size, dtype=torch.float64), p.context_amount,
+                                       p.template_size))
+
+    # -- Algorithm 1, lines 1-2 ------------------------------------------------------------
+    @torch.no_grad()
+    def _initialize(self, frame: np.ndarray, box: tuple[float, float, float, float], mask: np.ndarray | None) -> None:
+        p = self.params
+        x, y, w, h = box
+        self.state = TargetState(centre=np.array([x + w / 2.0, y + h / 2.0]), size=np.array([w, h], dtype=np.float64))
+        self.frame_size = np.array([frame.shape[1], frame.shape[0]], dtype=np.float64)
+        self.frame_index = 0
+        self.generator = torch.Generator().manual_seed(p.seed)
+        image = self._frame_tensor(frame)
+
+        template_side = self._template_side()
+        template, template_scale = self._crop(image, template_side, p.template_size)
+        self.template: TemplateEmbedding = self.network.embed_template(
+            template, self._target_in_crop(template_scale, p.template_size)[None]
+        )
+
+        search, search_scale = self._crop(image, template_side * p.search_size / p.template_size, p.search_size)
+        phi34 = self.network.search_features(search).phi34
+        self.discriminator = OnlineDiscriminator(
+            self.config, p, self.network.pooling, self.device, self.generator
+        )
+        if p.use_discriminator:
+            self.discriminator_history = self.discriminator.initialize(
+                phi34, self._target_in_crop(search_scale, p.search_size).cpu(), float(p.search_size)
+            )
+
+    # -- Algorithm 1, lines 4-12 -----------------------------------------------------------
+    @torch.no_grad()
+    def _track(self, frame: np.ndarray) -> Prediction:
+        p = self.params
+        self.frame_index += 1
+        image = self._frame_tensor(frame)
+
+        # Lines 4-5: search region around b_{t-1}, its features.
+        search_side = self._template_side() * p.search_size / p.template_size
+        search, scale = self._crop(image, search_side, p.search_size)
+        maps = self.network.search_features(search)
+        previous = self._target_in_crop(scale, p.search_size)
+
+        # Line 6: proposals from the RPN.
+        proposals, coarse = self._proposals(maps, previous)
+
+        # Lines 7-10: the CRAC cascade and the box classification score s~ (Eq. 9).
+        zeros = torch.zeros(proposals.shape[0], dtype=torch.long, device=self.device)
+        refinement = self.network.refine(maps.phi34, proposals, zeros, self.template.initial, align=p.align_features)
+        identification = Identifier.target_probability(refinement.identity_logits)
+        if p.use_discriminator:
+            discrimination = self.discriminator.score(refinement.features)
+            classification = p.alpha * identification + (1.0 - p.alpha) * discrimination
+        else:
+            classification = identification
+
+        # Line 11: rank (Eq. 10) under the SiamRPN++ penalty and cosine window.
+        ranking = p.beta * classification + (1.0 - p.beta) * coarse
+        boxes = refinement.boxes
+        penalty = size_change_penalty(boxes[:, 2:], previous[2:], p.penalty_k)
+        window = cosine_window_at(boxes[:, :2], p.search_size, self._score_extent(maps))
+        selection = ranking * penalty * (1.0 - p.window_influence) + window * p.window_influence
+        best = int(torch.argmax(selection))
+        self._move_to(boxes[best], scale, p.lr * float(penalty[best] * ranking[best]), p.search_size)
+
+        # Line 12: online update of the discriminator every K frames.
+        if p.use_discriminator and self.frame_index % p.update_interval == 0:
+            self._update_discriminator(maps.phi34, boxes, best, float(classification[best]), scale)
+
+        x, y = self.state.centre - self.state.size / 2.0
+        return Prediction(
+            box=(x, y, self.state.size[0], self.state.size[1]),
+            score=float(ranking[best]),
+            extra={"classification": float(classification[best]), "coarse": float(coarse[best])},
+        )
+
+    # -- steps -----------------------------------------------------------------------------
+    def _score_extent(self, maps) -> float:
+        """Width in crop pixels covered by the RPN score map (the extent of the cosine window)."""
+        search_cells = maps.phi4.shape[-1]
+        score_size = search_cells - min(self.config.template_feature_size, search_cells) + 1
+        return float((score_size - 1) * self.config.stride)
+
+    def _proposals(self, maps, previous: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Top-N proposals after NMS, ranked by the SiamRPN++-penalised coarse score; returns (boxes, c_i)."""
+        p = self.params
+        rpn = self.network.propose(self.template.kernels, maps)
+        score_size = rpn.scores.shape[-1]
+        anchors = self.network.anchors(score_size, p.search_size)
+        scores = torch.softmax(rpn.flat_scores()[0], dim=-1)[:, 1]
+        boxes = decode(rpn.flat_offsets()[0], anchors)
+        penalty = size_change_penalty(boxes[:, 2:], previous[2:], p.penalty_k)
+        window = cosine_window_at(anchors[:, :2], p.search_size, float((score_size - 1) * self.config.stride))
+        ranked = scores * penalty * (1.0 - p.window_influence) + window * p.window_influence
+        top = torch.topk(ranked, min(p.pre_nms_top_k, ranked.numel())).indices
+        kept = top[non_maximum_suppression(boxes[top], ranked[top], p.nms_iou, p.num_proposals)]
+        return boxes[kept], scores[kept]
+
+    def _move_to(self, box: torch.Tensor, scale: float, size_rate: float, crop_size: int) -> None:
+        """New target state from the chosen box (crop pixels): centre directly, size smoothed (SiamRPN++)."""
+        box = box.double().cpu().numpy()
+        centre = self.state.centre + (box[:2] - crop_size / 2.0) / scale
+        size = self.state.size * (1.0 - size_rate) + (box[2:] / scale) * size_rate
+        self.state.centre = np.clip(centre, 0.0, self.frame_size)
+        self.state.size = np.clip(size, self.params.min_target_size, self.frame_size)
+
+    def _update_discriminator(self, phi34: torch.Tensor, boxes: torch.Tensor, best: int, confidence: float,
+                              scale: float) -> None:
+        """Collect samples around the result when confident; refit the fc layers (MDNet short-long update)."""
+        p = self.params
+        if confidence >= p.confident_score:
+            target = boxes[best].cpu()
+            overlaps = pairwise_iou(boxes, boxes[best:best + 1])[:, 0]
+            distractors = boxes[overlaps < p.negative_iou].cpu()
+            self.discriminator.collect(phi34, target, distractors, float(p.search_size), self.frame_index)
+        self.discriminator.update(self.frame_index)
