@@ -1,0 +1,218 @@
+"""The evaluation runner end to end on procedural data with a small real tracker."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from trackerzoo.cli.main import main
+from trackerzoo.datasets import dataset_kinds, load_dataset
+from trackerzoo.datasets.synthetic import DatasetSpec, SceneConfig, build_dataset
+from trackerzoo.evaluation import results_io
+from trackerzoo.evaluation.runner import RunContext, TrackerSpec, parse_dataset_spec, run_evaluation
+from trackerzoo.evaluation.runner_executors import InlineExecutor, make_executor
+
+# A deterministic template-matching tracker, written to a module file so that worker
+# processes (spawned) and subprocesses can import it as ``tz_template_tracker``.
+TRACKER_SOURCE = textwrap.dedent('''
+    import dataclasses
+    import time
+
+    import cv2
+    import numpy as np
+
+    from trackerzoo import Prediction, Tracker
+
+
+    @dataclasses.dataclass
+    class Params:
+        search: float = 2.0
+        delay: float = 0.0
+
+
+    class TemplateTracker(Tracker):
+        """Normalised cross-correlation of the first frame's patch in a window around the last box."""
+
+        Params = Params
+
+        def _initialize(self, frame, box, mask):
+            x, y, w, h = (int(round(v)) for v in box)
+            gray = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
+            self.template = gray[y:y + max(h, 2), x:x + max(w, 2)].copy()
+            self.box = np.array([x, y, self.template.shape[1], self.template.shape[0]], dtype=float)
+
+        def _track(self, frame):
+            if self.params.delay:
+                time.sleep(self.params.delay)
+            gray = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
+            x, y, w, h = self.box
+            margin_x, margin_y = w * self.params.search / 2, h * self.params.search / 2
+            left, top = int(max(0, x - margin_x)), int(max(0, y - margin_y))
+            right = int(min(gray.shape[1], x + w + margin_x))
+            bottom = int(min(gray.shape[0], y + h + margin_y))
+            window = gray[top:bottom, left:right]
+            th, tw = self.template.shape
+            if window.shape[0] < th or window.shape[1] < tw:
+                return Prediction(tuple(self.box), 0.0)
+            scores = cv2.matchTemplate(window, self.template, cv2.TM_CCOEFF_NORMED)
+            _, best, _, (bx, by) = cv2.minMaxLoc(scores)
+            self.box = np.array([left + bx, top + by, tw, th], dtype=float)
+            return Prediction(tuple(self.box), best)
+''')
+TRACKER = "tz_template_tracker:TemplateTracker"
+
+
+@pytest.fixture(scope="session")
+def tracker_module(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("tracker_module")
+    (folder / "tz_template_tracker.py").write_text(TRACKER_SOURCE)
+    sys.path.insert(0, str(folder))
+    return folder
+
+
+@pytest.fixture(scope="session")
+def small_set(tmp_path_factory) -> Path:
+    spec = DatasetSpec(sequences=4, frames=(24, 32), seed=11, procedural=True,
+                       config=SceneConfig(frame_size=(160, 120), object_size=(60.0, 110.0)))
+    root = tmp_path_factory.mktemp("runner_set")
+    build_dataset(spec, root, progress=False)
+    return root
+
+
+def _context(root: Path, out: Path, **params) -> RunContext:
+    return RunContext(TrackerSpec(TRACKER, params), "synthetic", str(root), str(out))
+
+
+def test_dataset_spec_parsing():
+    assert parse_dataset_spec("synthetic:/a/b") == ("synthetic", Path("/a/b"))
+    with pytest.raises(ValueError, match="nokind"):
+        parse_dataset_spec("nokind")
+
+
+def test_run_writes_complete_results_and_times(tracker_module, small_set, tmp_path):
+    out = tmp_path / "run"
+    results = run_evaluation(_context(small_set, out), InlineExecutor(), progress=False)
+    dataset = load_dataset("synthetic", small_set)
+    assert sorted(r.job.sequence for r in results) == sorted(dataset.names)
+    for sequence in dataset:
+        boxes = results_io.read_box_file(results_io.box_result_path(out, sequence.name))
+        assert boxes.shape == (len(sequence), 4)
+        np.testing.assert_array_equal(boxes[0], sequence.boxes[0])  # initialised with the ground truth
+        times = results_io.read_times(results_io.box_time_path(out, sequence.name))
+        assert times.shape == (len(sequence),) and (times >= 0).all()
+    # A second run finds everything done and runs nothing.
+    assert run_evaluation(_context(small_set, out), InlineExecutor(), progress=False) == []
+    with pytest.raises(ValueError, match="different run"):
+        run_evaluation(_context(small_set, out, search=3.0), InlineExecutor(), progress=False)
+
+
+def test_eval_cli_table_json_and_plot(tracker_module, small_set, tmp_path, capsys):
+    first, second = tmp_path / "first", tmp_path / "second"
+    assert main(["eval", "--tracker", TRACKER, "--dataset", f"synthetic:{small_set}", "--out", str(first),
+                 "--no-progress"]) == 0
+    table = capsys.readouterr().out
+    assert "| Tracker | AO | SR0.5 | SR0.75 | AUC | Prec@20 | NormPrec | FPS |" in table
+    assert main(["eval", "--tracker", TRACKER, "--param", "search=1.0", "--dataset", f"synthetic:{small_set}",
+                 "--out", str(second), "--compare", str(first), "--json", "--no-progress"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert [Path(r["folder"]) for r in report["runs"]] == [second, first]
+    for run in report["runs"]:
+        assert 0.0 <= run["AO"] <= 1.0 and 0.0 <= run["AUC"] <= 1.0 and 0.0 <= run["Prec@20"] <= 1.0
+        assert run["FPS"] > 0
+    assert Path(report["plot"]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_scores_are_perfect_for_ground_truth_results(tracker_module, small_set, tmp_path):
+    """Writing the ground truth itself as a result must give AO = SR = 1 (visible frames)."""
+    from trackerzoo.evaluation.runner_scoring import score_folder
+
+    dataset = load_dataset("synthetic", small_set)
+    for sequence in dataset:
+        boxes = sequence.boxes.copy()
+        results_io.write_box_file(results_io.box_result_path(tmp_path, sequence.name), boxes)
+    scored = score_folder(tmp_path, dataset, "synthetic")
+    assert scored.metrics["AO"] == pytest.approx(1.0)
+    assert scored.metrics["SR0.75"] == pytest.approx(1.0)
+    assert math.isnan(scored.metrics["FPS"])  # no time files
+
+
+@pytest.mark.skipif("vot" not in dataset_kinds(), reason="VOT loader not available")
+def test_vot_protocol_runs_every_anchor(tracker_module, small_set, tmp_path, capsys):
+    out = tmp_path / "vot"
+    assert main(["eval", "--tracker", TRACKER, "--dataset", f"vot:{small_set / 'vot'}", "--out", str(out),
+                 "--no-progress", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    dataset = load_dataset("vot", small_set / "vot")
+    for sequence in dataset:
+        for anchor in sequence.anchors:
+            regions = results_io.read_region_file(results_io.vot_result_path(out, sequence.name, anchor))
+            assert len(regions) == len(sequence) - anchor
+    assert 0.0 <= report["runs"][0]["EAO"] <= 1.0
+
+
+def test_unknown_executor_and_missing_ray():
+    with pytest.raises(ValueError, match="threads"):
+        make_executor("threads")
+    try:
+        import ray  # noqa: F401
+    except ImportError:
+        with pytest.raises(ValueError, match="pip install"):
+            make_executor("ray")
+
+
+# --------------------------------------------------------------------------- resume
+
+def _finished(out: Path, names: list[str]) -> list[str]:
+    return [name for name in names if results_io.box_result_path(out, name).is_file()]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="process groups are POSIX")
+def test_killed_run_resumes_to_identical_results(tracker_module, small_set, tmp_path):
+    dataset = load_dataset("synthetic", small_set)
+    names = dataset.names
+    args = ["eval", "--tracker", TRACKER, "--param", "delay=0.03", "--dataset", f"synthetic:{small_set}",
+            "--no-progress"]
+
+    reference = tmp_path / "reference"
+    assert main([*args, "--out", str(reference)]) == 0
+
+    interrupted = tmp_path / "interrupted"
+    environment = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tracker_module), os.environ.get("PYTHONPATH", "")]))
+    process = subprocess.Popen([sys.executable, "-m", "trackerzoo.cli.main", *args, "--out", str(interrupted),
+                                "--workers", "2"], env=environment, start_new_session=True,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 180
+    try:
+        while not _finished(interrupted, names):
+            if process.poll() is not None:
+                pytest.fail(f"eval exited before it could be killed: {process.stderr.read().decode()[-2000:]}")
+            if time.monotonic() > deadline:
+                pytest.fail("no sequence finished within 180 s")
+            time.sleep(0.02)
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)  # the CLI and its worker processes
+        process.wait()
+    done_at_kill = _finished(interrupted, names)
+    assert 0 < len(done_at_kill) < len(names), "the kill must land mid-run"
+    for name in done_at_kill:  # whatever is there is complete
+        assert results_io.read_box_file(results_io.box_result_path(interrupted, name)).shape == (
+            len(dataset[name]), 4)
+
+    assert main([*args, "--out", str(interrupted)]) == 0
+    for name in names:
+        ours = results_io.box_result_path(interrupted, name).read_text()
+        assert ours == results_io.box_result_path(reference, name).read_text()
+        times = results_io.read_times(results_io.box_time_path(interrupted, name))
+        assert times.shape == (len(dataset[name]),) and np.isfinite(times).all()
+    leftovers = [p.name for p in interrupted.rglob("*") if p.name.startswith(".")]
+    assert leftovers == []
