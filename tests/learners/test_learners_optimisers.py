@@ -72,8 +72,13 @@ def test_lwl_learner_decreases_monotonically_to_least_squares_solution():
     weights = torch.rand(y.shape, generator=gen, dtype=DT) + 0.5  # per pixel and channel (W(y))
     reg = 0.05
     filt, losses = steepest_descent(
-        torch.zeros(2, 2, 3, 3, dtype=DT), x, y, reg_weight=reg, num_iters=60,
-        residual_weights=weights, return_losses=True,
+        torch.zeros(2, 2, 3, 3, dtype=DT),
+        x,
+        y,
+        reg_weight=reg,
+        num_iters=60,
+        residual_weights=weights,
+        return_losses=True,
     )
     assert torch.all(losses[1:] <= losses[:-1] + 1e-12)
     expected = _dense_filter(x, y, weights**2, reg, k=3, pad=1)
@@ -211,8 +216,13 @@ def test_joint_projection_learner_fits_a_realisable_problem():
     true_filter = torch.randn(1, 3, 3, 3, generator=gen, dtype=DT)
     y = F.conv2d(torch.einsum("dc,nchw->ndhw", true_projection, x), true_filter, padding=1)
     learner = GaussNewtonDCFLearner(
-        filter_size=3, projection_dim=3, filter_reg=1e-4, projection_reg=1e-4,
-        init_gn_iters=8, init_cg_iters=30, backend="torch",
+        filter_size=3,
+        projection_dim=3,
+        filter_reg=1e-4,
+        projection_reg=1e-4,
+        init_gn_iters=8,
+        init_cg_iters=30,
+        backend="torch",
     )
     learner.initialize(x, y, generator=torch.Generator().manual_seed(0))
     weights = torch.full((4,), 0.25, dtype=DT)

@@ -146,16 +146,12 @@ def test_bad_inputs_raise_value_errors():
 
 
 def test_search_region_sizes_hand_computed():
-    torch.testing.assert_close(
-        search_region_size(torch.tensor([20.0, 80.0]), 5.0, 288), torch.tensor([200.0, 200.0])
-    )
+    torch.testing.assert_close(search_region_size(torch.tensor([20.0, 80.0]), 5.0, 288), torch.tensor([200.0, 200.0]))
     rts = search_region_size(torch.tensor([[20.0, 80.0]]), 6.0, (480, 832))
     assert rts[0, 0] * rts[0, 1] == pytest.approx(240.0**2)
     assert rts[0, 0] / rts[0, 1] == pytest.approx(832 / 480)
     assert float(siamese_crop_side(torch.tensor([100.0, 100.0]))) == pytest.approx(200.0)
-    assert float(siamese_crop_side(torch.tensor([100.0, 100.0]), instance_size=255)) == pytest.approx(
-        200.0 * 255 / 127
-    )
+    assert float(siamese_crop_side(torch.tensor([100.0, 100.0]), instance_size=255)) == pytest.approx(200.0 * 255 / 127)
     with pytest.raises(ValueError, match="positive"):
         search_region_size(torch.tensor([0.0, 3.0]), 5.0, 288)
 
@@ -170,3 +166,31 @@ def test_sample_patches_on_cuda_matches_cpu():
     assert transform.origin.is_cuda
     torch.testing.assert_close(gpu.cpu(), cpu, atol=1e-5, rtol=0)
     assert math.isfinite(float(gpu.sum()))
+
+
+def test_paste_inverts_sampling_inside_the_crop():
+    from trackerzoo.sampling import paste_patches
+
+    image = _ramp_image(30, 40)
+    # Same resolution crop (scale 1, pixel-aligned): pasting back reproduces the covered pixels exactly.
+    patches, transform = sample_patches(image, [[20.0, 15.0]], [[16.0, 10.0]], (10, 16))
+    pasted = paste_patches(patches, transform, (30, 40), fill=-1.0)
+    torch.testing.assert_close(pasted[:, :, 10:20, 12:28], image[:, :, 10:20, 12:28])
+    assert torch.all(pasted[:, :, :10] == -1.0) and torch.all(pasted[:, :, :, :12] == -1.0)
+    assert torch.all(pasted[:, :, 20:] == -1.0) and torch.all(pasted[:, :, :, 28:] == -1.0)
+
+
+def test_paste_of_upsampled_linear_patch_is_linear():
+    from trackerzoo.sampling import paste_patches
+
+    image = _ramp_image(60, 80)
+    patches, transform = sample_patches(image, [[41.3, 29.7]], [[20.0, 12.0]], (48, 80), antialias=False)
+    pasted = paste_patches(patches, transform, (60, 80), fill=float("nan"))
+    inside = ~torch.isnan(pasted[0, 0])
+    cols = torch.arange(80, dtype=torch.float64).expand(60, 80)
+    # Interior pixels (away from the patch border, where border padding clamps) are exact.
+    rows_in = inside.any(dim=1).nonzero().flatten()
+    cols_in = inside.any(dim=0).nonzero().flatten()
+    core = (slice(int(rows_in[1]), int(rows_in[-1])), slice(int(cols_in[1]), int(cols_in[-1])))
+    torch.testing.assert_close(pasted[0, 0][core], cols[core], atol=1e-6, rtol=0)
+    assert int(inside.sum()) == 20 * 12  # pixel centres inside a 20 x 12 crop

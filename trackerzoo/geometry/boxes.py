@@ -80,7 +80,5 @@ def box_iou(boxes_a: Array, boxes_b: Array) -> Array:
     a = as_array(boxes_a)
     b = as_array(boxes_b)
     if a.ndim != 2 or b.ndim != 2:
-        raise ValueError(
-            f"box_iou expects [N,4] and [M,4] arrays, got shapes {tuple(a.shape)} and {tuple(b.shape)}"
-        )
+        raise ValueError(f"box_iou expects [N,4] and [M,4] arrays, got shapes {tuple(a.shape)} and {tuple(b.shape)}")
     return box_iou_elementwise(a[:, None, :], b[None, :, :])

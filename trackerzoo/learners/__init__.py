@@ -7,6 +7,7 @@ from .gauss_newton import (
     dcf_loss,
     project_features,
 )
+from .labels import gaussian_label_map
 from .linear_filter import apply_filter, default_padding, filter_gradient
 from .memory import SampleMemory
 from .steepest_descent import DiMPSteepestDescent, LWLFewShotLearner, steepest_descent
@@ -22,6 +23,7 @@ __all__ = [
     "dcf_loss",
     "default_padding",
     "filter_gradient",
+    "gaussian_label_map",
     "project_features",
     "steepest_descent",
 ]

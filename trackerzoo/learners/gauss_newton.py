@@ -199,9 +199,12 @@ class GaussNewtonDCFLearner:
         channels = x.shape[1]
         if self.projection_dim is not None:
             if initial_projection is None:
-                initial_projection = torch.randn(
-                    self.projection_dim, channels, generator=generator, dtype=x.dtype, device="cpu"
-                ).to(x.device) / channels**0.5
+                initial_projection = (
+                    torch.randn(self.projection_dim, channels, generator=generator, dtype=x.dtype, device="cpu").to(
+                        x.device
+                    )
+                    / channels**0.5
+                )
             if initial_projection.shape != (self.projection_dim, channels):
                 raise ValueError(
                     f"initial_projection must be [{self.projection_dim}, {channels}], "
@@ -222,7 +225,13 @@ class GaussNewtonDCFLearner:
         for _ in range(self.init_gn_iters):
             if self.projection is None:
                 self.filter = ops.dcf_cg(
-                    x, y, weights, self.filter, self.filter_reg, self.padding, self.init_cg_iters,
+                    x,
+                    y,
+                    weights,
+                    self.filter,
+                    self.filter_reg,
+                    self.padding,
+                    self.init_cg_iters,
                     backend=self.backend,
                 )
             else:
@@ -242,8 +251,14 @@ class GaussNewtonDCFLearner:
             raise ValueError("learner is not initialised: call initialize() first")
         iters = self.update_cg_iters if num_cg_iters is None else int(num_cg_iters)
         self.filter = ops.dcf_cg(
-            projected, y, self._weights(sample_weights, projected), self.filter, self.filter_reg,
-            self.padding, iters, backend=self.backend,
+            projected,
+            y,
+            self._weights(sample_weights, projected),
+            self.filter,
+            self.filter_reg,
+            self.padding,
+            iters,
+            backend=self.backend,
         )
         return self.filter
 

@@ -88,9 +88,7 @@ class SampleMemory:
         if num_init >= self.capacity:
             raise ValueError(f"{num_init} initial samples leave no room in a memory of capacity {self.capacity}")
         first = next(iter(named.values()))
-        self._storage = {
-            name: t.new_zeros((self.capacity, *t.shape[1:])) for name, t in named.items()
-        }
+        self._storage = {name: t.new_zeros((self.capacity, *t.shape[1:])) for name, t in named.items()}
         for name, tensor in named.items():
             self._storage[name][:num_init] = tensor
         dtype = first.dtype if first.is_floating_point() else torch.float32

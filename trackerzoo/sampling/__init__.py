@@ -1,6 +1,7 @@
 """Target-centred image sampling: crop sizes, batched crops and exact patch<->image transforms."""
 
 from .crops import BORDER_MODES, fit_crop_to_image, sample_patches
+from .paste import paste_patches
 from .search_area import search_region_size, siamese_crop_side
 from .transform import PatchTransform
 
@@ -8,6 +9,7 @@ __all__ = [
     "BORDER_MODES",
     "PatchTransform",
     "fit_crop_to_image",
+    "paste_patches",
     "sample_patches",
     "search_region_size",
     "siamese_crop_side",

@@ -45,8 +45,10 @@ def _check_output_size(output_size) -> tuple[int, int]:
 
 def _as_batch_xy(values, batch: int, device, what: str) -> torch.Tensor:
     # Python numbers become float64: coordinates of large frames need more than float32's 24 bits.
-    tensor = values.to(device) if isinstance(values, torch.Tensor) else torch.as_tensor(
-        values, dtype=torch.float64, device=device
+    tensor = (
+        values.to(device)
+        if isinstance(values, torch.Tensor)
+        else torch.as_tensor(values, dtype=torch.float64, device=device)
     )
     if tensor.dim() == 1:
         tensor = tensor.unsqueeze(0)
@@ -100,9 +102,7 @@ def _sampling_grid(
     # Normalise for align_corners=False in the (possibly pre-pooled) image of size image_wh.
     xn = 2.0 * (xs / pixel_scale) / image_wh[0] - 1.0
     yn = 2.0 * (ys / pixel_scale) / image_wh[1] - 1.0
-    grid = torch.stack(
-        [xn[:, None, :].expand(-1, out_h, -1), yn[:, :, None].expand(-1, -1, out_w)], dim=-1
-    )
+    grid = torch.stack([xn[:, None, :].expand(-1, out_h, -1), yn[:, :, None].expand(-1, -1, out_w)], dim=-1)
     return grid.to(dtype)
 
 
@@ -127,9 +127,7 @@ def sample_patches(
     output resolution, so bilinear sampling does not alias (pytracking pre-downsamples too).
     """
     if not isinstance(images, torch.Tensor) or images.dim() != 4 or not images.is_floating_point():
-        raise ValueError(
-            f"images must be a float tensor [B, C, H, W], got {getattr(images, 'shape', type(images))}"
-        )
+        raise ValueError(f"images must be a float tensor [B, C, H, W], got {getattr(images, 'shape', type(images))}")
     out_h, out_w = _check_output_size(output_size)
     device = images.device
     batch = max(images.shape[0], torch.as_tensor(centers).reshape(-1, 2).shape[0])

@@ -23,9 +23,7 @@ def _as_points(points, batch: int, what: str) -> tuple[torch.Tensor, bool]:
     was_numpy = isinstance(points, np.ndarray)
     tensor = torch.as_tensor(points)
     if tensor.dim() not in (2, 3) or tensor.shape[0] != batch or tensor.shape[-1] != 2:
-        raise ValueError(
-            f"{what} must have shape [B, 2] or [B, K, 2] with B = {batch}, got {tuple(tensor.shape)}"
-        )
+        raise ValueError(f"{what} must have shape [B, 2] or [B, K, 2] with B = {batch}, got {tuple(tensor.shape)}")
     return tensor, was_numpy
 
 
