@@ -369,7 +369,9 @@ def box_iou(first: np.ndarray, second: np.ndarray) -> np.ndarray:
     """Continuous IoU of matching rows of two ``[N, 4]`` ``x, y, w, h`` arrays.
 
     Area is ``w * h`` with no +1 (OTB, LaSOT, GOT-10k and pytracking all use continuous
-    boxes). Rows with a NaN, or whose union is empty, give 0.
+    boxes). Rows with a NaN, or whose union is empty, give 0. The result is clipped to
+    [0, 1]: identical boxes can otherwise come out a rounding error above 1 and then
+    pass the strict ``IoU > 1.0`` test of the last success threshold.
     """
     a = np.asarray(first, dtype=np.float64).reshape(-1, 4)
     b = np.asarray(second, dtype=np.float64).reshape(-1, 4)
@@ -381,7 +383,7 @@ def box_iou(first: np.ndarray, second: np.ndarray) -> np.ndarray:
     union = a[:, 2] * a[:, 3] + b[:, 2] * b[:, 3] - intersection
     with np.errstate(divide="ignore", invalid="ignore"):
         iou = np.where(union > 0, intersection / union, 0.0)
-    return np.nan_to_num(iou, nan=0.0)
+    return np.clip(np.nan_to_num(iou, nan=0.0), 0.0, 1.0)
 
 
 def clip_boxes(boxes: np.ndarray, width: float, height: float) -> np.ndarray:
