@@ -150,3 +150,10 @@ def test_rotated_fit_uses_largest_component_and_handles_empty():
     assert _corner_set(geo.mask_to_rotated_box(tiny)) == _corner_set([[2, 2], [3, 2], [3, 3], [2, 3]])
     with pytest.raises(ValueError, match="method"):
         geo.mask_to_rotated_box(mask, method="hull")
+
+
+def test_ellipse_fit_falls_back_to_rectangle_on_degenerate_thin_masks():
+    mask = np.zeros((40, 40), bool)
+    mask[10:12, 5:35] = True  # 2 px tall bar: the conic fit collapses
+    corners = geo.mask_to_rotated_box(mask, method="ellipse")
+    assert _corner_set(corners) == _corner_set([[5, 10], [35, 10], [35, 12], [5, 12]])

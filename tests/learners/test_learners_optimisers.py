@@ -92,6 +92,12 @@ def test_lwl_module_zero_init_and_batched_sequences_equal_separate_runs():
     batched = learner(torch.stack([x1, x2]), torch.stack([y1, y2]))
     torch.testing.assert_close(batched[0], learner(x1, y1))
     torch.testing.assert_close(batched[1], learner(x2, y2))
+    # Memory weights w_n on the squared residual equal residual weights sqrt(w_n).
+    frame_weights = torch.tensor([0.5, 0.3, 0.2], dtype=DT)
+    torch.testing.assert_close(
+        learner(x1, y1, sample_weights=frame_weights),
+        learner(x1, y1, residual_weights=frame_weights.sqrt().view(3, 1, 1, 1)),
+    )
 
 
 def test_dimp_hinge_learner_reduces_loss_and_ignores_negative_background():

@@ -10,6 +10,7 @@ Segmentation trackers report a rotated box for the VOT rotated-box protocol. Two
   the ellipse's full axes, same centre and orientation). It follows the body of the target
   and is less pulled by thin protrusions than the min-area rectangle. Boundary pixel
   centres sit half a pixel inside the region's edge, so one pixel is added to each axis.
+  Thin regions make the conic fit degenerate; then the min-area rectangle is returned.
 
 Only the largest connected component is used: stray blobs of a noisy mask should not
 stretch the box. Both fits return 4 corner points [4, 2] in image coordinates (pixel
@@ -21,10 +22,13 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .polygons import rotated_box_corners
+from .polygons import rotated_box_corners, rotated_box_iou
 
 _METHODS = ("min_area", "ellipse")
 _MIN_ELLIPSE_POINTS = 5  # fitEllipse needs at least five boundary points
+# Below this IoU with the min-area rectangle an ellipse fit is treated as degenerate. An ellipse
+# fitted to a rectangle's outline stays well above it (about 0.5 even for a 3 x 30 bar).
+_MIN_ELLIPSE_AGREEMENT = 0.35
 
 
 def _largest_contour(mask: np.ndarray) -> np.ndarray | None:
@@ -59,9 +63,13 @@ def mask_to_rotated_box(mask, method: str = "ellipse") -> np.ndarray:
     boundary = _largest_contour(m.astype(bool))
     if boundary is None:
         return np.full((4, 2), np.nan)
+    rectangle = _min_area_corners(boundary)
     if method == "ellipse" and len(np.unique(boundary, axis=0)) >= _MIN_ELLIPSE_POINTS:
         corners = _ellipse_corners(boundary)
-        if np.all(np.isfinite(corners)):
+        # Boundaries of very thin regions are nearly collinear and the conic fit degenerates
+        # (axes of 0 px or far beyond the region). A sound fit always overlaps the min-area
+        # rectangle substantially; otherwise the rectangle is the better answer.
+        if np.all(np.isfinite(corners)) and rotated_box_iou(corners, rectangle) >= _MIN_ELLIPSE_AGREEMENT:
             return corners
-    # Tiny or degenerate (collinear) regions cannot carry an ellipse: the rectangle is exact there.
-    return _min_area_corners(boundary)
+    # Tiny or degenerate regions cannot carry an ellipse: the rectangle is exact there.
+    return rectangle

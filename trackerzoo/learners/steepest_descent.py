@@ -194,8 +194,10 @@ class LWLFewShotLearner(_LearnedRegAndStep):
 
     Minimises ``1/2 sum ||W(y) * (T_tau(x) - E(y))||^2 + lambda/2 ||tau||^2`` (RTS eq. 1) by
     steepest descent; ``residual_weights`` is the weight predictor's output W(y) (multiplies
-    the residual, per pixel and optionally per encoding channel). Starts from zero unless
-    an initial filter is given.
+    the residual, per pixel and optionally per encoding channel). Optional memory
+    ``sample_weights`` ([S, N], summing to one like :class:`SampleMemory` weights) weight
+    the squared residual of each frame on top. Starts from zero unless an initial filter is
+    given.
     """
 
     def __init__(
@@ -221,7 +223,12 @@ class LWLFewShotLearner(_LearnedRegAndStep):
         initial_filter: torch.Tensor | None = None,
         num_iters: int | None = None,
         return_losses: bool = False,
+        sample_weights: torch.Tensor | None = None,
     ):
+        if sample_weights is not None:
+            # Memory weights ([S, N] or [N]) act on the squared residual, W(y) on the residual.
+            frame_weights = sample_weights.sqrt().reshape(*sample_weights.shape, 1, 1, 1)
+            residual_weights = frame_weights if residual_weights is None else residual_weights * frame_weights
         if initial_filter is None:
             batched = feat.dim() == 5
             channels = feat.shape[2] if batched else feat.shape[1]
