@@ -1,0 +1,252 @@
+"""The converter keeps tensors and never executes code from a checkpoint.
+
+Each malicious checkpoint pickles instances of classes from a throwaway module. If
+the module were imported it would write a marker file; if the pickled ``__reduce__``
+ran it would call ``os.system``; if ``__setstate__`` ran it would write a marker. A
+control test shows plain ``torch.load(weights_only=False)`` does trigger them, so the
+payload is live, and the restricted reader must leave every marker absent.
+"""
+
+from __future__ import annotations
+
+import collections
+import importlib
+import pickle
+import sys
+import textwrap
+import uuid
+from pathlib import Path
+
+import pytest
+import torch
+
+from trackerzoo.cli.main import main as cli_main
+from trackerzoo.nn.backbones import build_backbone
+from trackerzoo.weights import (
+    available_key_filters,
+    convert_checkpoint,
+    load_into,
+    load_state_dict,
+    read_checkpoint,
+    read_metadata,
+    register_key_filter,
+)
+from trackerzoo.weights.key_filters import _FILTERS
+from trackerzoo.weights.unpickler import restricted_load
+
+PAYLOAD_SOURCE = '''
+import os
+from pathlib import Path
+
+MARKER_DIR = Path({marker_dir!r})
+(MARKER_DIR / "imported").write_text("module imported")
+
+
+class ShellOnLoad:
+    """Unpickling runs os.system (a classic pickle exploit)."""
+
+    def __reduce__(self):
+        return (os.system, ("echo pwned > " + str(MARKER_DIR / "reduce"),))
+
+
+class NetConstructor:
+    """Like pytracking's pickled constructor; its __setstate__ writes a marker."""
+
+    def __init__(self):
+        self.fun_name = "rts_resnet50"
+        self.kwds = {{"filter_size": 3}}
+
+    def __setstate__(self, state):
+        (MARKER_DIR / "setstate").write_text("setstate ran")
+        self.__dict__.update(state)
+'''
+
+
+@pytest.fixture
+def payload(tmp_path, monkeypatch):
+    """A throwaway module, importable only while the checkpoints are written."""
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    module_dir = tmp_path / "payload_src"
+    module_dir.mkdir()
+    name = f"payload_{uuid.uuid4().hex}"
+    (module_dir / f"{name}.py").write_text(textwrap.dedent(PAYLOAD_SOURCE.format(marker_dir=str(markers))))
+    monkeypatch.syspath_prepend(str(module_dir))
+    module = importlib.import_module(name)
+    (markers / "imported").unlink()  # importing it to write the checkpoint does not count
+    yield module, markers
+    sys.modules.pop(name, None)
+
+
+def _make_unimportable(module, monkeypatch) -> None:
+    sys.modules.pop(module.__name__, None)
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if "payload_src" not in p])
+
+
+def _ltr_checkpoint(module, net_state: dict[str, torch.Tensor]) -> dict:
+    """The pytracking/ltr layout: net state dict plus pickled constructor and friends."""
+    return {
+        "epoch": 50,
+        "actor_type": "RTSActor",
+        "net_type": "RTSNet",
+        "net": collections.OrderedDict(net_state),
+        "net_info": None,
+        "constructor": module.NetConstructor(),
+        "optimizer": {"state": {}, "hook": module.ShellOnLoad()},
+        "stats": module.ShellOnLoad(),
+    }
+
+
+def _rts_like_state(backbone: torch.nn.Module) -> dict[str, torch.Tensor]:
+    state = {f"feature_extractor.{k}": v for k, v in backbone.state_dict().items()}
+    state["feature_extractor.fc.weight"] = torch.randn(1000, 256)  # unused ImageNet head
+    state["classifier.filter_initializer.filter_conv.weight"] = torch.randn(16, 8, 3, 3)
+    state["target_model.weight"] = torch.randn(4)
+    return state
+
+
+def test_control_plain_torch_load_does_run_the_payload(payload, tmp_path):
+    module, markers = payload
+    path = tmp_path / "control.pth"
+    torch.save(_ltr_checkpoint(module, {"w": torch.ones(1)}), path)
+    torch.load(path, weights_only=False)
+    assert (markers / "reduce").exists() and (markers / "setstate").exists()
+
+
+@pytest.mark.parametrize("legacy", [False, True], ids=["zip", "legacy"])
+@pytest.mark.parametrize("importable", [False, True], ids=["module-gone", "module-importable"])
+def test_ltr_checkpoint_converts_without_running_code(payload, tmp_path, monkeypatch, legacy, importable):
+    module, markers = payload
+    backbone = build_backbone("resnet50", output_layers=["layer1"], style="mrcnn")
+    with torch.no_grad():
+        backbone.bn1.running_mean.uniform_(-1, 1)
+    state = _rts_like_state(backbone)
+    path = tmp_path / "rts50.pth"
+    torch.save(_ltr_checkpoint(module, state), path, _use_new_zipfile_serialization=not legacy)
+    if not importable:
+        _make_unimportable(module, monkeypatch)
+
+    extracted = read_checkpoint(path)
+    assert sorted(markers.iterdir()) == []
+    assert extracted.format == ("legacy" if legacy else "zip")
+    assert extracted.wrapper == "net"
+    assert set(extracted.tensors) == set(state)
+    assert all(torch.equal(extracted.tensors[k], v) for k, v in state.items())
+    assert {"constructor", "epoch", "optimizer", "stats"} <= set(extracted.dropped_entries)
+    assert f"{module.__name__}.NetConstructor" in extracted.placeholder_origins
+    assert "posix.system" in extracted.placeholder_origins or "os.system" in extracted.placeholder_origins
+
+    out = tmp_path / "rts_backbone.safetensors"
+    report = convert_checkpoint(path, out, tracker="rts-backbone", fp16=False)
+    assert sorted(markers.iterdir()) == []
+    assert report.tensor_count == len(backbone.state_dict())
+    restored = load_into(build_backbone("resnet50", output_layers=["layer1"], style="mrcnn"), out)
+    for key, value in backbone.state_dict().items():
+        assert torch.equal(restored.state_dict()[key], value)
+    assert read_metadata(out)["key_filter"] == "rts-backbone"
+
+
+def test_full_rts_filter_moves_the_backbone_and_keeps_the_rest(payload, tmp_path):
+    module, markers = payload
+    backbone = build_backbone("resnet50", output_layers=["conv1"], style="mrcnn")
+    path = tmp_path / "rts50.pth"
+    torch.save(_ltr_checkpoint(module, _rts_like_state(backbone)), path)
+    convert_checkpoint(path, tmp_path / "rts.safetensors", tracker="rts")
+    keys = set(load_state_dict(tmp_path / "rts.safetensors"))
+    assert "backbone.conv1.weight" in keys and "backbone.bn1.running_var" in keys
+    assert {"classifier.filter_initializer.filter_conv.weight", "target_model.weight"} <= keys
+    assert not any(k.startswith(("feature_extractor.", "backbone.fc.")) for k in keys)
+    assert sorted(markers.iterdir()) == []
+
+
+def test_oceanplus_layout_wrapped_and_dataparallel_prefixed(payload, tmp_path):
+    module, markers = payload
+    backbone = build_backbone("resnet50", output_layers=["layer2"], dilated=True, style="pysot")
+    state = {f"module.features.features.{k}": v for k, v in backbone.state_dict().items()}
+    state["module.neck.downsample.0.weight"] = torch.randn(256, 1024, 1, 1)
+    state["module.connect_model.bias"] = torch.randn(1)
+    path = tmp_path / "OceanPlus.pth"
+    torch.save({"state_dict": state, "arch": module.NetConstructor(), "epoch": 20}, path)
+    out = tmp_path / "ocean_backbone.safetensors"
+    assert cli_main(["convert", str(path), "--tracker", "arn-backbone", "--out", str(out)]) == 0
+    restored = load_into(build_backbone("resnet50", output_layers=["layer2"], dilated=True, style="pysot"), out)
+    x = torch.rand(1, 3, 127, 127)
+    backbone.eval(), restored.eval()
+    with torch.no_grad():
+        assert torch.allclose(restored(x)["layer2"], backbone(x)["layer2"], atol=5e-2, rtol=1e-2)  # fp16 storage
+    assert sorted(markers.iterdir()) == []
+
+
+def test_a_pickled_whole_module_gives_up_its_tensors(tmp_path):
+    """torch.save(model) pickles nn.Module classes; their tensors are found without importing torch.nn."""
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 2, 1), torch.nn.BatchNorm2d(2))
+    torch.save(net, tmp_path / "module.pth")
+    extracted = read_checkpoint(tmp_path / "module.pth")
+    assert set(extracted.tensors) == set(net.state_dict())
+    assert torch.equal(extracted.tensors["0.weight"], net[0].weight.detach())
+    assert "torch.nn.modules.container.Sequential" in extracted.placeholder_origins
+
+
+def test_bare_malicious_pickles_are_inert(tmp_path):
+    marker = tmp_path / "pwned"
+
+    class EvalOnLoad:
+        def __reduce__(self):
+            return (eval, (f"open({str(marker)!r}, 'w').write('x')",))
+
+    class ImportOnLoad:
+        def __reduce__(self):
+            return (__import__, ("antigravity",))
+
+    for index, payload in enumerate([EvalOnLoad(), ImportOnLoad(), {"nested": [EvalOnLoad()]}]):
+        path = tmp_path / f"bare{index}.pth"
+        path.write_bytes(pickle.dumps(payload, protocol=2))
+        with pytest.raises(ValueError):
+            read_checkpoint(path)
+        assert not marker.exists()
+        assert "antigravity" not in sys.modules
+    zipped = tmp_path / "zipped.pth"
+    torch.save({"w": torch.ones(2), "evil": EvalOnLoad()}, zipped)
+    loaded = restricted_load(zipped)
+    assert {"builtins.eval", "__builtin__.eval"} & set(loaded.placeholder_origins)
+    assert set(read_checkpoint(zipped).tensors) == {"w"}
+    assert not marker.exists()
+
+
+def test_files_that_are_not_checkpoints_raise_value_errors(tmp_path):
+    (tmp_path / "text.pth").write_text("not a checkpoint")
+    with pytest.raises(ValueError, match=r"text\.pth"):
+        read_checkpoint(tmp_path / "text.pth")
+    torch.save({"epoch": 3}, tmp_path / "empty.pth")
+    with pytest.raises(ValueError, match="no tensors"):
+        read_checkpoint(tmp_path / "empty.pth")
+
+
+def test_key_filter_registry(tmp_path, monkeypatch):
+    monkeypatch.setattr("trackerzoo.weights.key_filters._FILTERS", dict(_FILTERS))
+    assert {"plain", "backbone", "rts", "rts-backbone", "arn", "arn-backbone", "rpvt"} <= set(available_key_filters())
+    with pytest.raises(ValueError, match="already registered"):
+        register_key_filter("rts", lambda sd: sd)
+    register_key_filter("rts", lambda sd: {"renamed." + k: v for k, v in sd.items()}, replace=True)
+    torch.save({"w": torch.ones(2)}, tmp_path / "c.pth")
+    convert_checkpoint(tmp_path / "c.pth", tmp_path / "c.safetensors", tracker="rts")
+    assert set(load_state_dict(tmp_path / "c.safetensors")) == {"renamed.w"}
+    with pytest.raises(ValueError, match="no key filter for tracker 'nosuch'"):
+        convert_checkpoint(tmp_path / "c.pth", tmp_path / "d.safetensors", tracker="nosuch")
+    with pytest.raises(ValueError, match="feature_extractor"):
+        convert_checkpoint(tmp_path / "c.pth", tmp_path / "d.safetensors", tracker="rpvt-backbone")
+
+
+def test_cli_converts_and_reports_bad_input_with_exit_status_2(tmp_path, capsys):
+    torch.save({"head.w": torch.ones(2), "x": torch.zeros(1)}, tmp_path / "c.pth")
+    out = str(tmp_path / "o.safetensors")
+    assert cli_main(["convert", str(tmp_path / "c.pth"), "--tracker", "nosuch", "--out", out]) == 2
+    assert "nosuch" in capsys.readouterr().err
+    assert cli_main(["convert", str(tmp_path / "missing.pth"), "--tracker", "plain", "--out", out]) == 2
+    assert "missing.pth" in capsys.readouterr().err
+    assert cli_main(["convert", str(tmp_path / "c.pth"), "--tracker", "plain", "--out", str(tmp_path / "o.pt")]) == 2
+    args = ["convert", str(tmp_path / "c.pth"), "--tracker", "plain", "--strip-prefix", "head.", "--fp32", "--out", out]
+    assert cli_main(args) == 0
+    loaded = load_state_dict(Path(out))
+    assert set(loaded) == {"w", "x"} and loaded["w"].dtype == torch.float32
+    assert "wrote" in capsys.readouterr().out
