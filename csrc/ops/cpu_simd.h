@@ -1,0 +1,84 @@
+// Run-time ISA selection for the CPU kernels.
+//
+// The extension is built with plain -O3 (no -march), so that one wheel runs everywhere. The
+// hot loops are written as fixed-width "lane" loops that the compiler vectorises, and each
+// kernel body is instantiated three times: for AVX-512, for AVX2+FMA and for the baseline
+// ISA, picked once at run time from CPUID. On non-x86 targets only the baseline exists.
+#pragma once
+
+#include <cstdint>
+
+#define TZ_INLINE inline __attribute__((always_inline))
+
+#if defined(__GNUC__) && defined(__x86_64__)
+#define TZ_X86_MULTIVERSION 1
+#define TZ_TARGET_AVX512 __attribute__((target("avx512f,avx512vl,avx512dq,avx2,fma")))
+#define TZ_TARGET_AVX2 __attribute__((target("avx2,fma")))
+#else
+#define TZ_X86_MULTIVERSION 0
+#define TZ_TARGET_AVX512
+#define TZ_TARGET_AVX2
+#endif
+
+namespace trackerzoo {
+namespace cpu {
+
+enum class Isa { kBaseline, kAvx2, kAvx512 };
+
+inline Isa best_isa() {
+  static const Isa isa = [] {
+#if TZ_X86_MULTIVERSION
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+        __builtin_cpu_supports("avx512dq")) {
+      return Isa::kAvx512;
+    }
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+      return Isa::kAvx2;
+    }
+#endif
+    return Isa::kBaseline;
+  }();
+  return isa;
+}
+
+}  // namespace cpu
+}  // namespace trackerzoo
+
+// TZ_MULTIVERSION(body) takes a function template `template <typename T, int kVecBytes>
+// TZ_INLINE void body(...)` and defines `body_dispatch<T>(...)`, which runs `body` compiled
+// for the best ISA of this CPU with kVecBytes set to that ISA's vector width.
+#if TZ_X86_MULTIVERSION
+#define TZ_MULTIVERSION(NAME)                                                      \
+  template <typename T, typename... A>                                            \
+  TZ_TARGET_AVX512 void NAME##_avx512(A... a) {                                   \
+    NAME<T, 64>(a...);                                                            \
+  }                                                                               \
+  template <typename T, typename... A>                                            \
+  TZ_TARGET_AVX2 void NAME##_avx2(A... a) {                                       \
+    NAME<T, 32>(a...);                                                            \
+  }                                                                               \
+  template <typename T, typename... A>                                            \
+  void NAME##_baseline(A... a) {                                                  \
+    NAME<T, 16>(a...);                                                            \
+  }                                                                               \
+  template <typename T, typename... A>                                            \
+  void NAME##_dispatch(A... a) {                                                  \
+    switch (::trackerzoo::cpu::best_isa()) {                                      \
+      case ::trackerzoo::cpu::Isa::kAvx512:                                       \
+        NAME##_avx512<T>(a...);                                                   \
+        break;                                                                    \
+      case ::trackerzoo::cpu::Isa::kAvx2:                                         \
+        NAME##_avx2<T>(a...);                                                     \
+        break;                                                                    \
+      default:                                                                    \
+        NAME##_baseline<T>(a...);                                                 \
+    }                                                                             \
+  }
+#else
+#define TZ_MULTIVERSION(NAME)     \
+  template <typename T, typename... A> \
+  void NAME##_dispatch(A... a) {  \
+    NAME<T, 16>(a...);            \
+  }
+#endif

@@ -1,0 +1,91 @@
+// Single-plane valid 2-D cross-correlation, the inner loop of dw_xcorr and its two backward
+// passes. Header-only so that the ISA-specific instantiations of cpu_simd.h inline it.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "ops/cpu_simd.h"
+
+namespace trackerzoo {
+namespace cpu {
+
+// One task: correlate a (zero-padded, optionally) source plane with a (flipped, optionally)
+// kernel plane; planes of a batch sit at fixed strides.
+template <typename T>
+struct XcorrPlanes {
+  const T* src;
+  int64_t src_h, src_w, pad_y, pad_x, src_stride;
+  const T* ker;
+  int64_t ker_h, ker_w, ker_stride;
+  bool flip_kernel;
+  T* out;
+  int64_t out_h, out_w, out_stride;
+};
+
+// R output rows by kVW columns per block: R independent accumulator vectors hide the FMA
+// latency, and the source rows are padded by kVW columns so every block runs full width.
+template <typename T, int kVW, int R>
+TZ_INLINE void xcorr_row_block(const T* src, int64_t stride, const T* ker, int64_t kh, int64_t kw, T* out,
+                               int64_t out_w, int64_t rows) {
+  for (int64_t j = 0; j < out_w; j += kVW) {
+    T acc[R][kVW];
+    for (int r = 0; r < R; ++r) {
+      for (int t = 0; t < kVW; ++t) acc[r][t] = T(0);
+    }
+    for (int64_t u = 0; u < kh; ++u) {
+      const T* krow = ker + u * kw;
+      const T* srow = src + u * stride + j;
+      for (int64_t v = 0; v < kw; ++v) {
+        const T kv = krow[v];
+        const T* s = srow + v;
+        for (int r = 0; r < R; ++r) {
+          for (int t = 0; t < kVW; ++t) acc[r][t] += kv * s[r * stride + t];
+        }
+      }
+    }
+    const int64_t n = std::min<int64_t>(kVW, out_w - j);
+    for (int r = 0; r < R && r < rows; ++r) {
+      for (int64_t t = 0; t < n; ++t) out[r * out_w + j + t] = acc[r][t];
+    }
+  }
+}
+
+template <typename T, int kVecBytes>
+TZ_INLINE void xcorr_planes(XcorrPlanes<T> a, int64_t begin, int64_t end) {
+  constexpr int kVW = kVecBytes / static_cast<int>(sizeof(T));
+  constexpr int R = 4;
+  const int64_t rows = a.src_h + 2 * a.pad_y;
+  const int64_t stride = a.src_w + 2 * a.pad_x + kVW;  // slack so the last block may overrun
+  std::vector<T> scratch(static_cast<size_t>((rows + R) * stride), T(0));
+  std::vector<T> kbuf(static_cast<size_t>(a.ker_h * a.ker_w));
+  for (int64_t p = begin; p < end; ++p) {
+    const T* src = a.src + p * a.src_stride;
+    for (int64_t y = 0; y < a.src_h; ++y) {
+      std::memcpy(scratch.data() + (y + a.pad_y) * stride + a.pad_x, src + y * a.src_w, sizeof(T) * a.src_w);
+    }
+    const T* ker = a.ker + p * a.ker_stride;
+    if (a.flip_kernel) {
+      const int64_t n = a.ker_h * a.ker_w;
+      for (int64_t i = 0; i < n; ++i) kbuf[i] = ker[n - 1 - i];
+      ker = kbuf.data();
+    }
+    T* out = a.out + p * a.out_stride;
+    int64_t i = 0;
+    for (; i + R <= a.out_h; i += R) {
+      xcorr_row_block<T, kVW, R>(scratch.data() + i * stride, stride, ker, a.ker_h, a.ker_w, out + i * a.out_w,
+                                 a.out_w, R);
+    }
+    for (; i < a.out_h; ++i) {
+      xcorr_row_block<T, kVW, 1>(scratch.data() + i * stride, stride, ker, a.ker_h, a.ker_w, out + i * a.out_w,
+                                 a.out_w, 1);
+    }
+  }
+}
+
+TZ_MULTIVERSION(xcorr_planes)
+
+}  // namespace cpu
+}  // namespace trackerzoo

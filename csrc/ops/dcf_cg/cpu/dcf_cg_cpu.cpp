@@ -1,0 +1,287 @@
+// DCF normal-equation operator and conjugate gradient on the CPU.
+//
+// The operator A f = sum_n w_n X_n^T X_n f + reg f is applied with direct loops over a
+// "flat" layout: each zero-padded sample plane is stored row after row with row stride Wp,
+// so the correlation output at (i, j) sits at flat position t = i * Wp + j and every filter
+// tap (u, v) is one contiguous shifted axpy (forward) or dot product (adjoint) over t. The
+// Wp - Wo wrap-around columns are computed and then masked out. When the output is tiny (a
+// fully-connected head, kh x kw = H x W) that layout wastes most lanes, so the operator uses
+// ATen's convolutions there instead. Either way the CG loop, its reductions and its vector
+// updates run in C++ with no per-iteration Python or dispatcher overhead.
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <torch/library.h>
+
+#include <algorithm>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#include "ops/cpu_math.h"
+
+namespace trackerzoo {
+namespace ops {
+namespace {
+
+constexpr int kChunks = 4;        // accumulator vectors per block
+constexpr int64_t kFlatPad = 64;  // flat lengths are multiples of this (>= kChunks * widest vector)
+
+template <typename T>
+struct FlatProblem {
+  const T* xpad;  // [N * C][plane]
+  const T* mask;  // [len]: 1 on real output positions, 0 on wrap-around / padding
+  const T* weights;
+  int64_t n, c, f, kh, kw, wp, len, plane;
+};
+
+// resp[n][f][t] = w_n * mask[t] * sum_{c,u,v} filt[f][c][u][v] * xpad[n][c][t + u * wp + v]
+template <typename T, int kVecBytes>
+TZ_INLINE void flat_forward(FlatProblem<T> a, const T* filt, T* resp, int64_t begin, int64_t end) {
+  constexpr int kVW = kVecBytes / static_cast<int>(sizeof(T));
+  constexpr int kBlock = kChunks * kVW;
+  const int64_t taps = a.kh * a.kw;
+  for (int64_t n = begin; n < end; ++n) {
+    for (int64_t f = 0; f < a.f; ++f) {
+      T* out = resp + (n * a.f + f) * a.len;
+      for (int64_t t0 = 0; t0 < a.len; t0 += kBlock) {
+        T acc[kBlock];
+        for (int t = 0; t < kBlock; ++t) acc[t] = T(0);
+        for (int64_t c = 0; c < a.c; ++c) {
+          const T* xp = a.xpad + (n * a.c + c) * a.plane + t0;
+          const T* fk = filt + (f * a.c + c) * taps;
+          for (int64_t u = 0; u < a.kh; ++u) {
+            for (int64_t v = 0; v < a.kw; ++v) {
+              const T fv = fk[u * a.kw + v];
+              const T* s = xp + u * a.wp + v;
+              for (int t = 0; t < kBlock; ++t) acc[t] += fv * s[t];
+            }
+          }
+        }
+        const T w = a.weights[n];
+        for (int t = 0; t < kBlock; ++t) out[t0 + t] = acc[t] * w * a.mask[t0 + t];
+      }
+    }
+  }
+}
+
+TZ_MULTIVERSION(flat_forward)
+
+// grad[f][c][u][v] = sum_{n,t} resp[n][f][t] * xpad[n][c][t + u * wp + v], one channel per task.
+template <typename T, int kVecBytes>
+TZ_INLINE void flat_adjoint(FlatProblem<T> a, const T* resp, T* grad, int64_t begin, int64_t end) {
+  constexpr int kVW = kVecBytes / static_cast<int>(sizeof(T));
+  constexpr int kTaps = 4;  // neighbouring v taps share each residual load
+  const int64_t taps = a.kh * a.kw;
+  for (int64_t c = begin; c < end; ++c) {
+    for (int64_t f = 0; f < a.f; ++f) {
+      T* g = grad + (f * a.c + c) * taps;
+      for (int64_t i = 0; i < taps; ++i) g[i] = T(0);
+      for (int64_t n = 0; n < a.n; ++n) {
+        const T* r = resp + (n * a.f + f) * a.len;
+        const T* xp = a.xpad + (n * a.c + c) * a.plane;
+        for (int64_t u = 0; u < a.kh; ++u) {
+          for (int64_t v0 = 0; v0 < a.kw; v0 += kTaps) {
+            T acc[kTaps][kVW];
+            for (int q = 0; q < kTaps; ++q) {
+              for (int t = 0; t < kVW; ++t) acc[q][t] = T(0);
+            }
+            const T* s = xp + u * a.wp + v0;
+            for (int64_t t0 = 0; t0 < a.len; t0 += kVW) {
+              for (int q = 0; q < kTaps; ++q) {
+                for (int t = 0; t < kVW; ++t) acc[q][t] += r[t0 + t] * s[t0 + q + t];
+              }
+            }
+            for (int q = 0; q < kTaps && v0 + q < a.kw; ++q) {
+              T sum = 0;
+              for (int t = 0; t < kVW; ++t) sum += acc[q][t];
+              g[u * a.kw + v0 + q] += sum;
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+TZ_MULTIVERSION(flat_adjoint)
+
+// The normal-equation operator of one problem, with its buffers, in either implementation.
+template <typename T>
+class NormalOperator {
+ public:
+  NormalOperator(const at::Tensor& x, const at::Tensor& weights, int64_t f, int64_t kh, int64_t kw, int64_t ph,
+                 int64_t pw, double reg)
+      : x_(x), weights_(weights), n_(x.size(0)), c_(x.size(1)), f_(f), kh_(kh), kw_(kw), ph_(ph), pw_(pw),
+        reg_(static_cast<T>(reg)) {
+    const int64_t h = x.size(2), w = x.size(3);
+    wp_ = w + 2 * pw;
+    ho_ = h + 2 * ph - kh + 1;
+    wo_ = wp_ - kw + 1;
+    // The flat layout computes Ho * Wp positions for Ho * Wo useful ones; it pays off unless
+    // the output is tiny, where ATen's convolutions (a GEMM, essentially) win.
+    flat_ = ho_ * wo_ >= 16 && 2 * wo_ >= wp_;
+    if (flat_) build_flat(h, w);
+  }
+
+  int64_t size() const { return f_ * c_ * kh_ * kw_; }
+
+  // out = A filt.
+  void apply(const T* filt, T* out) {
+    if (flat_) {
+      forward_flat(filt);
+      adjoint_flat(out);
+    } else {
+      const at::Tensor f = at::from_blob(const_cast<T*>(filt), {f_, c_, kh_, kw_}, x_.options());
+      const at::Tensor resp = at::conv2d(x_, f, {}, 1, {ph_, pw_}) * weights_.view({-1, 1, 1, 1});
+      adjoint_aten(resp, out);
+    }
+    const int64_t m = size();
+    for (int64_t i = 0; i < m; ++i) out[i] += reg_ * filt[i];
+  }
+
+  // out = sum_n w_n X_n^T y_n (the right-hand side of the normal equations).
+  void rhs(const at::Tensor& y, T* out) {
+    if (flat_) {
+      // Lay y out like a response: row stride Wp, zero on wrap-around columns, weighted.
+      const at::Tensor yw = y.contiguous() * weights_.view({-1, 1, 1, 1});
+      const at::Tensor padded = at::constant_pad_nd(yw, {0, wp_ - wo_}).reshape({n_, f_, ho_ * wp_});
+      at::Tensor flat = at::constant_pad_nd(padded, {0, len_ - ho_ * wp_}).contiguous();
+      std::memcpy(resp_.data(), flat.data_ptr<T>(), sizeof(T) * resp_.size());
+      adjoint_flat(out);
+    } else {
+      adjoint_aten(y * weights_.view({-1, 1, 1, 1}), out);
+    }
+  }
+
+ private:
+  void build_flat(int64_t h, int64_t w) {
+    len_ = cpu::round_up(ho_ * wp_, kFlatPad);
+    plane_ = cpu::round_up(len_ + (kh_ - 1) * wp_ + kw_ + kFlatPad, kFlatPad);
+    xpad_.assign(static_cast<size_t>(n_ * c_ * plane_), T(0));
+    const T* src = x_.data_ptr<T>();
+    T* dst = xpad_.data();
+    const int64_t ph = ph_, pw = pw_, wp = wp_, plane = plane_;
+    at::parallel_for(0, n_ * c_, 16, [&](int64_t begin, int64_t end) {
+      for (int64_t p = begin; p < end; ++p) {
+        for (int64_t yy = 0; yy < h; ++yy) {
+          std::memcpy(dst + p * plane + (yy + ph) * wp + pw, src + (p * h + yy) * w, sizeof(T) * w);
+        }
+      }
+    });
+    mask_.assign(static_cast<size_t>(len_), T(0));
+    for (int64_t t = 0; t < ho_ * wp_; ++t) mask_[t] = (t % wp_) < wo_ ? T(1) : T(0);
+    resp_.assign(static_cast<size_t>(n_ * f_ * len_), T(0));
+    problem_ = FlatProblem<T>{xpad_.data(), mask_.data(), weights_.data_ptr<T>(), n_, c_, f_, kh_, kw_, wp_,
+                              len_, plane_};
+  }
+
+  void forward_flat(const T* filt) {
+    const int64_t grain = std::max<int64_t>(1, (1 << 16) / std::max<int64_t>(1, f_ * len_ * c_ * kh_ * kw_));
+    at::parallel_for(0, n_, grain, [&](int64_t begin, int64_t end) {
+      flat_forward_dispatch<T>(problem_, filt, resp_.data(), begin, end);
+    });
+  }
+
+  void adjoint_flat(T* out) {
+    const int64_t grain = std::max<int64_t>(1, (1 << 16) / std::max<int64_t>(1, f_ * n_ * len_ * kh_ * kw_));
+    at::parallel_for(0, c_, grain, [&](int64_t begin, int64_t end) {
+      flat_adjoint_dispatch<T>(problem_, static_cast<const T*>(resp_.data()), out, begin, end);
+    });
+  }
+
+  void adjoint_aten(const at::Tensor& resp, T* out) {
+    const at::Tensor g = at::conv2d(x_.transpose(0, 1), resp.transpose(0, 1), {}, 1, {ph_, pw_});
+    const at::Tensor gc = g.transpose(0, 1).contiguous();
+    std::memcpy(out, gc.data_ptr<T>(), sizeof(T) * size());
+  }
+
+  at::Tensor x_, weights_;
+  int64_t n_, c_, f_, kh_, kw_, ph_, pw_;
+  T reg_;
+  int64_t wp_ = 0, ho_ = 0, wo_ = 0, len_ = 0, plane_ = 0;
+  bool flat_ = false;
+  std::vector<T> xpad_, mask_, resp_;
+  FlatProblem<T> problem_{};
+};
+
+template <typename T>
+T dot(const T* a, const T* b, int64_t n) {
+  T s = 0;
+  for (int64_t i = 0; i < n; ++i) s += a[i] * b[i];
+  return s;
+}
+
+// num / den, or 0 when |den| is below the smallest normal number (a converged system).
+template <typename T>
+T safe_div(T num, T den) {
+  return std::abs(den) > std::numeric_limits<T>::min() ? num / den : T(0);
+}
+
+void check_problem(const at::Tensor& x, const at::Tensor& w, const at::Tensor& filt, at::IntArrayRef padding) {
+  TORCH_CHECK(x.dim() == 4 && filt.dim() == 4, "dcf: x and filt must be 4-D");
+  TORCH_CHECK(filt.size(1) == x.size(1), "dcf: filt and x channels differ");
+  TORCH_CHECK(w.dim() == 1 && w.size(0) == x.size(0), "dcf: sample_weights must be [N]");
+  TORCH_CHECK(padding.size() == 2 && padding[0] >= 0 && padding[1] >= 0, "dcf: padding must be two ints >= 0");
+  TORCH_CHECK(x.scalar_type() == filt.scalar_type() && x.scalar_type() == w.scalar_type(), "dcf: dtypes differ");
+  TORCH_CHECK(x.size(2) + 2 * padding[0] - filt.size(2) + 1 >= 1 && x.size(3) + 2 * padding[1] - filt.size(3) + 1 >= 1,
+              "dcf: filter does not fit");
+}
+
+at::Tensor dcf_normal_apply_cpu(const at::Tensor& x_in, const at::Tensor& w_in, const at::Tensor& filt_in, double reg,
+                                at::IntArrayRef padding) {
+  check_problem(x_in, w_in, filt_in, padding);
+  const at::Tensor x = x_in.contiguous(), w = w_in.contiguous(), filt = filt_in.contiguous();
+  at::Tensor out = at::empty_like(filt);
+  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "dcf_normal_apply_cpu", [&] {
+    NormalOperator<scalar_t> op(x, w, filt.size(0), filt.size(2), filt.size(3), padding[0], padding[1], reg);
+    op.apply(filt.data_ptr<scalar_t>(), out.data_ptr<scalar_t>());
+  });
+  return out;
+}
+
+at::Tensor dcf_cg_cpu(const at::Tensor& x_in, const at::Tensor& y_in, const at::Tensor& w_in, const at::Tensor& filt_in,
+                      double reg, at::IntArrayRef padding, int64_t num_iters) {
+  check_problem(x_in, w_in, filt_in, padding);
+  TORCH_CHECK(num_iters >= 0, "dcf_cg: num_iters must be >= 0");
+  const at::Tensor x = x_in.contiguous(), w = w_in.contiguous(), y = y_in.contiguous();
+  at::Tensor f = filt_in.contiguous().clone();
+  if (num_iters == 0) return f;
+  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "dcf_cg_cpu", [&] {
+    using T = scalar_t;
+    NormalOperator<T> op(x, w, f.size(0), f.size(2), f.size(3), padding[0], padding[1], reg);
+    const int64_t m = op.size();
+    std::vector<T> r(m), p(m), q(m);
+    T* fp = f.data_ptr<T>();
+    op.rhs(y, r.data());
+    op.apply(fp, q.data());
+    for (int64_t i = 0; i < m; ++i) {
+      r[i] -= q[i];
+      p[i] = r[i];
+    }
+    T rho = dot(r.data(), r.data(), m);
+    for (int64_t it = 0; it < num_iters; ++it) {
+      op.apply(p.data(), q.data());
+      const T alpha = safe_div(rho, dot(p.data(), q.data(), m));
+      T rho_new = 0;
+      for (int64_t i = 0; i < m; ++i) {
+        fp[i] += alpha * p[i];
+        r[i] -= alpha * q[i];
+        rho_new += r[i] * r[i];
+      }
+      const T beta = safe_div(rho_new, rho);
+      for (int64_t i = 0; i < m; ++i) p[i] = r[i] + beta * p[i];
+      rho = rho_new;
+    }
+  });
+  return f;
+}
+
+}  // namespace
+
+TORCH_LIBRARY_IMPL(trackerzoo, CPU, m) {
+  m.impl("dcf_normal_apply", &dcf_normal_apply_cpu);
+  m.impl("dcf_cg", &dcf_cg_cpu);
+}
+
+}  // namespace ops
+}  // namespace trackerzoo
