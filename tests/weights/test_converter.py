@@ -250,3 +250,31 @@ def test_cli_converts_and_reports_bad_input_with_exit_status_2(tmp_path, capsys)
     loaded = load_state_dict(Path(out))
     assert set(loaded) == {"w", "x"} and loaded["w"].dtype == torch.float32
     assert "wrote" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("legacy", [False, True], ids=["zip", "legacy"])
+def test_every_common_dtype_and_strided_views_come_through(tmp_path, legacy):
+    base = torch.arange(24, dtype=torch.float32).view(4, 6)
+    tensors = {
+        "f32": torch.randn(3, 2),
+        "f64": torch.randn(2, dtype=torch.float64),
+        "f16": torch.randn(5).half(),
+        "bf16": torch.randn(4).bfloat16(),
+        "i64": torch.arange(3),
+        "i8": torch.tensor([-3, 4], dtype=torch.int8),
+        "u8": torch.tensor([250, 1], dtype=torch.uint8),
+        "bool": torch.tensor([True, False, True]),
+        "scalar": torch.tensor(2.5),
+        "transposed": base.t(),
+        "slice": base[1:3, 2:5],
+        "empty": torch.zeros(0, 3),
+    }
+    if not legacy:
+        tensors["u16"] = torch.tensor([1, 60000], dtype=torch.uint16)  # pickled via _rebuild_tensor_v3
+    path = tmp_path / "dtypes.pth"
+    torch.save(tensors, path, _use_new_zipfile_serialization=not legacy)
+    extracted = read_checkpoint(path).tensors
+    assert set(extracted) == set(tensors)
+    for key, value in tensors.items():
+        assert extracted[key].dtype == value.dtype, key
+        assert torch.equal(extracted[key], value), key

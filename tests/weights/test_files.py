@@ -165,3 +165,17 @@ def test_shipped_manifest_entries_exist_and_match_their_checksums():
 def test_save_rejects_non_tensors():
     with pytest.raises(ValueError, match="'x'"):
         save_safetensors({"x": [1, 2]}, "unused.safetensors")
+
+
+def test_installed_wheel_location_is_found_when_there_is_no_checkout(tmp_path, monkeypatch):
+    """A wheel installs weights/ into <prefix>/share/trackerzoo/weights (pyproject data-files)."""
+    import sys
+
+    import trackerzoo
+
+    monkeypatch.delenv("TRACKERZOO_WEIGHTS_DIR", raising=False)
+    monkeypatch.setattr(trackerzoo, "__file__", str(tmp_path / "site-packages" / "trackerzoo" / "__init__.py"))
+    monkeypatch.setattr(sys, "prefix", str(tmp_path / "env"))
+    installed = tmp_path / "env" / "share" / "trackerzoo" / "weights"
+    write_manifest([], installed / "manifest.json")
+    assert weights_dir() == installed

@@ -8,7 +8,9 @@ a corrupted or replaced file is caught before it produces silently wrong trackin
 Where the folder is: ``$TRACKERZOO_WEIGHTS_DIR`` when set; otherwise the ``weights/``
 folder next to the ``trackerzoo`` package (the repository checkout, which is what an
 editable install uses); otherwise ``<sys.prefix>/share/trackerzoo/weights`` (where a
-wheel built with the data-files entry in pyproject.toml puts it).
+wheel built with the ``[tool.setuptools.data-files]`` entry in pyproject.toml installs
+it; ``<user base>/share/...`` for ``pip install --user``). The weights stay out of the
+package itself so that ``weights/`` remains one plain top-level folder in the repo.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import site
 import sys
 from pathlib import Path
 from typing import Any
@@ -72,7 +75,8 @@ def candidate_weights_dirs() -> list[Path]:
         return [Path(override)]
     checkout = Path(trackerzoo.__file__).resolve().parents[1] / "weights"
     installed = Path(sys.prefix) / "share" / "trackerzoo" / "weights"
-    return [checkout, installed]
+    user_installed = Path(site.getuserbase()) / "share" / "trackerzoo" / "weights"  # pip install --user
+    return [checkout, installed, user_installed]
 
 
 def weights_dir() -> Path:

@@ -53,6 +53,9 @@ STORAGE_DTYPES: dict[str, torch.dtype] = {
     "ComplexDoubleStorage": torch.complex128,
     "UntypedStorage": torch.uint8,  # raw bytes; ``_rebuild_tensor_v3`` names the dtype
 }
+# torch dtypes by attribute name, read once with vars() so that no lazy torch submodule
+# is imported while a checkpoint names attributes.
+TORCH_DTYPES: dict[str, torch.dtype] = {name: v for name, v in vars(torch).items() if isinstance(v, torch.dtype)}
 SAFE_BUILTINS = {"set", "frozenset", "slice", "complex", "int", "float", "bool", "str"}
 
 
@@ -216,8 +219,8 @@ class RestrictedUnpickler(pickle.Unpickler):
             return allowed
         if module in ("torch", "torch.storage") and name in STORAGE_DTYPES:
             return StorageType(name, STORAGE_DTYPES[name])
-        if module == "torch" and isinstance(getattr(torch, name, None), torch.dtype):
-            return getattr(torch, name)
+        if module == "torch" and name in TORCH_DTYPES:
+            return TORCH_DTYPES[name]
         if module in ("builtins", "__builtin__") and name in SAFE_BUILTINS:
             return getattr(builtins, name)
         return self._placeholder(f"{module}.{name}")
@@ -307,5 +310,13 @@ def restricted_load(path: Path | str) -> LoadedCheckpoint:
         if zipfile.is_zipfile(path):
             return _read_zip(path)
         return _read_legacy(path)
-    except (pickle.UnpicklingError, EOFError, TypeError, IndexError, AttributeError) as exc:
+    except (
+        pickle.UnpicklingError,
+        EOFError,
+        TypeError,
+        IndexError,
+        AttributeError,
+        RuntimeError,
+        OverflowError,
+    ) as exc:
         raise ValueError(f"{path} could not be read as a PyTorch checkpoint: {exc}") from None
