@@ -1,0 +1,78 @@
+"""``trackerzoo eval-results`` end to end on tiny trees, including pytracking-style files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from trackerzoo.cli.main import main
+
+
+def _otb_tree(root: Path) -> None:
+    frame = cv2.imencode(".jpg", np.zeros((30, 40, 3), np.uint8))[1].tobytes()
+    folder = root / "Car4"
+    (folder / "img").mkdir(parents=True)
+    for i in range(1, 4):
+        (folder / "img" / f"{i:04d}.jpg").write_bytes(frame)
+    (folder / "groundtruth_rect.txt").write_text("0,0,10,10\n0,0,10,10\n0,0,10,10\n")
+
+
+def test_ope_json_from_tab_separated_results(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _otb_tree(tmp_path / "otb")
+    results = tmp_path / "results"
+    results.mkdir()
+    # pytracking writes integers separated by tabs
+    (results / "Car4.txt").write_text("0\t0\t10\t10\n0\t0\t10\t5\n20\t20\t10\t10\n")
+    code = main(["eval-results", "--dataset", "otb", "--root", str(tmp_path / "otb"),
+                 "--results", str(results), "--json"])
+    assert code == 0
+    metrics = json.loads(capsys.readouterr().out)
+    assert metrics["protocol"] == "ope" and metrics["sequences"] == 1
+    assert metrics["auc"] == pytest.approx(10 / 21)
+    assert metrics["precision"] == pytest.approx(2 / 3)
+    assert metrics["per_sequence"]["Car4"]["auc"] == pytest.approx(10 / 21)
+
+
+def test_missing_result_file_is_a_clean_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _otb_tree(tmp_path / "otb")
+    (tmp_path / "results").mkdir()
+    code = main(["eval-results", "--dataset", "otb", "--root", str(tmp_path / "otb"),
+                 "--results", str(tmp_path / "results"), "--json"])
+    assert code == 2
+    assert "Car4" in capsys.readouterr().err
+
+
+def test_malformed_result_line_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _otb_tree(tmp_path / "otb")
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / "Car4.txt").write_text("0,0,10,10\n0,0,ten,10\n0,0,10,10\n")
+    code = main(["eval-results", "--dataset", "otb", "--root", str(tmp_path / "otb"), "--results", str(results)])
+    assert code == 2
+    error = capsys.readouterr().err
+    assert "line 2" in error and "Car4.txt" in error
+
+
+def test_vot_summary_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    frame = cv2.imencode(".jpg", np.zeros((30, 40, 3), np.uint8))[1].tobytes()
+    folder = tmp_path / "vot" / "ball"
+    (folder / "color").mkdir(parents=True)
+    for i in range(1, 13):
+        (folder / "color" / f"{i:08d}.jpg").write_bytes(frame)
+    (folder / "groundtruth.txt").write_text("2,2,10,10\n" * 12)
+    (folder / "anchor.value").write_text("1\n" + "0\n" * 11)
+    (folder / "sequence").write_text("channels.color=color/%08d.jpg\n")
+    (tmp_path / "vot" / "list.txt").write_text("ball\n")
+    run = tmp_path / "results" / "ball" / "ball_00000000.txt"
+    run.parent.mkdir(parents=True)
+    run.write_text("1\n" + "2,2,10,10\n" * 11)
+    code = main(["eval-results", "--dataset", "vot", "--root", str(tmp_path / "vot"),
+                 "--results", str(tmp_path / "results")])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "accuracy: 0.9167" in out  # 11 perfect frames of 12; the initialisation frame scores 0
+    assert "robustness: 1.0000" in out
