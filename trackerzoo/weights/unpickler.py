@@ -184,7 +184,7 @@ def _rebuild_parameter(data: Any, *_: Any) -> Any:
     return data
 
 
-def _latin1_encode(text: Any, encoding: str = "utf-8", *_: Any) -> bytes:
+def _codecs_encode(text: Any, encoding: str = "utf-8", *_: Any) -> bytes:
     """``_codecs.encode``, which protocol-2 pickles use for bytes; strings only."""
     if not isinstance(text, str) or encoding not in ("latin1", "latin-1", "utf-8", "utf8", "ascii"):
         raise ValueError(f"refusing _codecs.encode({type(text).__name__}, {encoding!r}) in a checkpoint")
@@ -201,7 +201,7 @@ ALLOWED_CALLABLES: dict[tuple[str, str], Callable[..., Any]] = {
     ("torch.nn.parameter", "Parameter"): _rebuild_parameter,
     ("torch", "Size"): torch.Size,
     ("torch", "device"): torch.device,
-    ("_codecs", "encode"): _latin1_encode,
+    ("_codecs", "encode"): _codecs_encode,
 }
 
 
@@ -270,7 +270,10 @@ def _read_zip(path: Path) -> LoadedCheckpoint:
         unpickler = RestrictedUnpickler(io.BytesIO(archive.read(pickles[0])))
         root = unpickler.load()
         for key, storage in unpickler.storages.items():
-            storage.data = archive.read(f"{prefix}data/{key}")
+            record = f"{prefix}data/{key}"
+            if record not in names:
+                raise ValueError(f"{path} names storage {key!r} but holds no record {record!r}")
+            storage.data = archive.read(record)
     return LoadedCheckpoint(root, unpickler.storages, sorted(unpickler.placeholders), "zip")
 
 
