@@ -69,6 +69,10 @@ def _box_results(results_dir: Path, sequence: Sequence) -> list[np.ndarray]:
 def score_ope(dataset: Dataset, results_dir: Path, *, invalid_frames: str = "count") -> dict[str, Any]:
     if invalid_frames not in INVALID_FRAME_RULES:
         raise ValueError(f"invalid_frames={invalid_frames!r}; expected one of {INVALID_FRAME_RULES}")
+    for sequence in dataset:
+        if len(sequence) > 1 and not np.isfinite(sequence.boxes[1:]).any():
+            raise ValueError(f"sequence {sequence.name!r} has ground truth only for its first frame "
+                             "(a test split scored by an evaluation server); it cannot be scored locally")
     predictions = {s.name: _box_results(results_dir, s)[0] for s in dataset}
     result = evaluate_ope(predictions, {s.name: s.boxes for s in dataset}, {s.name: s.visible for s in dataset},
                           invalid_frames=invalid_frames)
