@@ -6,11 +6,16 @@ import numpy as np
 import pytest
 import torch
 from torch.utils.data import DataLoader
-from training_fixtures import moving_square_dataset, moving_square_sequence
+from training_fixtures import moving_square_dataset, moving_square_sequence, one_torch_thread
 
 from trackerzoo.datasets import Dataset
 from trackerzoo.training import CropSpec, PairSampler, SequenceSampler
 from trackerzoo.training.samplers import IndexStream
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    yield from one_torch_thread()
 
 
 @pytest.fixture(scope="module")

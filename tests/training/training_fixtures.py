@@ -53,3 +53,19 @@ def moving_square_sequence(
 
 def moving_square_dataset(name: str, count: int, seed: int, **options) -> Dataset:
     return Dataset(name, [moving_square_sequence(f"{name}-{i}", seed * 1000 + i, **options) for i in range(count)])
+
+
+def one_torch_thread():
+    """Run a test with one intra-op thread (restored afterwards).
+
+    These tensors are tiny: with the default thread count on a shared, loaded CI machine
+    the threads mostly wait on each other, and a training step gets ~30x slower.
+    """
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
