@@ -251,6 +251,9 @@ def _fill_polygon(points: np.ndarray, canvas: np.ndarray) -> None:
     crossings are truncated to whole columns, sorted, and filled in pairs, the span
     including both ends. Repeated crossings of a vertex are skipped unless they are the
     last pair, so a vertex touching the row is not treated as an opening edge.
+
+    All rows are solved at once with array operations; only rows with more than two
+    crossings (vertex rows, concave shapes) go through the sequential pairing rule.
     """
     height, width = canvas.shape
     xs, ys = points[:, 0], points[:, 1]
@@ -259,26 +262,39 @@ def _fill_polygon(points: np.ndarray, canvas: np.ndarray) -> None:
     run = prev_xs - xs
     row_start = max(0, int(ys.min()))
     row_stop = min(height - 1, int(ys.max()))
-    for row in range(row_start, row_stop + 1):
-        reaches = (((ys <= row) & (prev_ys > row)) | ((prev_ys <= row) & (ys > row))
-                   | ((ys < row) & (prev_ys >= row)) | ((prev_ys < row) & (ys >= row))
-                   | ((ys == prev_ys) & (ys == row)))
-        if not reaches.any():
-            continue
-        with np.errstate(divide="ignore", invalid="ignore"):
-            crossing = np.where(rise != 0, xs + (row - ys) / np.where(rise != 0, rise, 1) * run, xs)
-        nodes = np.sort(np.trunc(crossing[reaches]).astype(np.int64))
-        count = nodes.size
+    if row_stop < row_start:
+        return
+    rows = np.arange(row_start, row_stop + 1, dtype=np.float64)[:, None]
+    reaches = (((ys <= rows) & (prev_ys > rows)) | ((prev_ys <= rows) & (ys > rows))
+               | ((ys < rows) & (prev_ys >= rows)) | ((prev_ys < rows) & (ys >= rows))
+               | ((ys == prev_ys) & (ys == rows)))
+    safe_rise = np.where(rise != 0, rise, 1.0)
+    crossing = np.where(rise != 0, xs + (rows - ys) / safe_rise * run, xs)
+    nodes = np.sort(np.where(reaches, np.trunc(crossing), np.inf), axis=1)
+    counts = reaches.sum(axis=1)
+
+    pairs = np.flatnonzero(counts == 2)
+    if pairs.size:
+        left, right = nodes[pairs, 0], nodes[pairs, 1]
+        fill = (left < width) & (right >= 0)
+        pairs, left, right = pairs[fill], left[fill], right[fill]
+        columns = np.arange(width)
+        canvas[pairs + row_start] |= ((columns >= np.maximum(left, 0)[:, None])
+                                      & (columns <= np.minimum(right, width - 1)[:, None]))
+
+    for offset in np.flatnonzero(counts > 2):
+        row_nodes = nodes[offset, :counts[offset]].astype(np.int64)
+        count = row_nodes.size
         i = 0
         while i < count - 1:
-            left, right = nodes[i], nodes[i + 1]
+            left, right = row_nodes[i], row_nodes[i + 1]
             if left >= width:
                 break
             if left == right and i < count - 2:
                 i += 1
                 continue
             if right >= 0:
-                canvas[row, max(left, 0):min(right, width - 1) + 1] = True
+                canvas[offset + row_start, max(left, 0):min(right, width - 1) + 1] = True
             i += 2
 
 
