@@ -7,6 +7,7 @@ tracker and never saved with the weights.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -35,6 +36,29 @@ class Refinement:
     boxes: torch.Tensor  # p~_i of Eq. 4 (cxcywh), [K, 4]
     features: PyramidFeatures  # f~_i of Eq. 5 (or f_i when alignment is switched off)
     identity_logits: torch.Tensor  # nu~_i of Eq. 6, [K, 2]
+
+
+@dataclasses.dataclass
+class ProposalBatch:
+    """Proposals of a training batch: boxes (cxcywh, search pixels), their pair, what they train."""
+
+    boxes: torch.Tensor  # [K, 4]
+    batch_index: torch.Tensor  # [K]
+    for_regression: torch.Tensor  # [K] bool
+    for_identification: torch.Tensor  # [K] bool
+
+
+@dataclasses.dataclass
+class TrainingOutputs:
+    """Everything the offline losses need from one forward pass over template/search pairs."""
+
+    rpn: RpnOutput
+    anchors: torch.Tensor  # [A*S*S, 4]
+    proposals: ProposalBatch
+    refinement: Refinement
+
+
+ProposalSampler = Callable[[torch.Tensor, RpnOutput], ProposalBatch]
 
 
 class CractNet(nn.Module):
@@ -105,3 +129,43 @@ class CractNet(nn.Module):
         features = self.pooling(phi34, refined, batch_index) if align else proposal_features
         identity_logits = self.identifier(features, initial_rows)  # Eq. 6
         return Refinement(offsets=offsets, boxes=refined, features=features, identity_logits=identity_logits)
+
+    # -- offline training -----------------------------------------------------------------
+    def forward(
+        self,
+        template_images: torch.Tensor,
+        template_boxes: torch.Tensor,
+        search_images: torch.Tensor,
+        sample_proposals: ProposalSampler,
+        *,
+        align: bool = True,
+    ) -> TrainingOutputs:
+        """One training pass over ``B`` pairs: RPN on all anchors, CRAC on sampled proposals.
+
+        ``sample_proposals(anchors, rpn_output)`` picks the proposals (from the detached RPN
+        output and the ground truth it has bound); doing it inside ``forward`` keeps the
+        whole pass one module call, as data-parallel training needs.
+        """
+        template_maps = self.features(template_images)
+        search_maps = self.features(search_images)
+        kernels = self.rpn.kernels(centre_crop(template_maps.phi4, self.config.template_feature_size))
+        rpn = self.rpn(kernels, search_maps.phi4)
+        batch = torch.arange(template_images.shape[0], device=template_images.device)
+        initial = self.pooling(template_maps.phi34, template_boxes, batch)
+        anchors = self.anchors(rpn.scores.shape[-1], search_images.shape[-1])
+        with torch.no_grad():
+            proposals = sample_proposals(anchors, rpn)
+        refinement = self.refine(search_maps.phi34, proposals.boxes, proposals.batch_index, initial, align=align)
+        return TrainingOutputs(rpn=rpn, anchors=anchors, proposals=proposals, refinement=refinement)
+
+    def train(self, mode: bool = True) -> CractNet:
+        """Training mode everywhere except the backbone's BatchNorm, which stays frozen.
+
+        Its ImageNet statistics are better estimates than those of small tracking
+        batches (SiamRPN++ freezes them too).
+        """
+        super().train(mode)
+        for module in self.features.backbone.modules():
+            if isinstance(module, nn.BatchNorm2d):
+                module.eval()
+        return self

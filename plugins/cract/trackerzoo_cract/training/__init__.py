@@ -1,0 +1,1 @@
+"""Offline training of CRACT: Siamese RPN, CRAC box regression and identifier (section 3.4)."""
