@@ -98,3 +98,30 @@ def test_box_iou_continuous() -> None:
     first = np.array([[0, 0, 10, 10], [0, 0, 10, 10], [0, 0, 2, 2], [np.nan, 0, 1, 1]])
     second = np.array([[5, 0, 10, 10], [0, 0, 10, 10], [5, 5, 2, 2], [0, 0, 1, 1]])
     np.testing.assert_allclose(box_iou(first, second), [50 / 150, 1.0, 0.0, 0.0])
+
+
+def _random_line(rng: np.random.Generator) -> str:
+    kind = rng.integers(0, 4)
+    if kind == 0:
+        x, y, w, h = rng.uniform(-20, 90), rng.uniform(-20, 70), rng.uniform(-2, 50), rng.uniform(-2, 50)
+        return f"{x:.3f},{y:.3f},{w:.3f},{h:.3f}"
+    if kind == 1:
+        points = rng.uniform(-20, 90, (int(rng.integers(3, 8)), 2))
+        return ",".join(f"{v:.2f}" for v in points.ravel())
+    if kind == 2:
+        patch = rng.random((int(rng.integers(1, 20)), int(rng.integers(1, 20)))) < 0.6
+        if rng.random() < 0.1:
+            patch[:] = False
+        return format_region(Mask(patch, (int(rng.integers(-10, 80)), int(rng.integers(-10, 60)))))
+    return "1"
+
+
+def test_overlaps_match_vot_toolkit_on_random_regions() -> None:
+    raster = pytest.importorskip("vot.region.raster")
+    vot_io = pytest.importorskip("vot.region.io")
+    rng = np.random.default_rng(2)
+    for _ in range(600):
+        first, second = _random_line(rng), _random_line(rng)
+        expected = raster.calculate_overlap(vot_io.parse_region(first), vot_io.parse_region(second), (80, 60))
+        ours = region_overlap(parse_region(first), parse_region(second), (80, 60))
+        assert ours == pytest.approx(expected, abs=1e-12), (first, second)
