@@ -86,7 +86,8 @@ def test_toy_siamese_learns_to_find_the_target(tmp_path):
     """A short CPU run: validation loss and peak-to-centre error both fall clearly."""
     train_sets = moving_square_dataset("train", 12, seed=21, length=24)
     val_sets = moving_square_dataset("val", 4, seed=22, length=24)
-    recipe = build_toy_recipe(train_sets, val_sets, {"steps": 150, "val_every": 150, "val_batches": 4})
+    recipe = build_toy_recipe(train_sets, val_sets, {"steps": 150, "val_every": 150, "val_batches": 4},
+                              track_validation=True)
     trainer = Trainer(recipe, tmp_path, progress=False)
     before = trainer.validate()
     result = trainer.fit()
@@ -95,6 +96,9 @@ def test_toy_siamese_learns_to_find_the_target(tmp_path):
     # Peaks start wherever the random net puts them; after training they land near the target.
     assert after["val_center_error"] < 0.5 * before["val_center_error"]
     assert after["val_center_error"] < 6.0  # 1.5 score cells
+    # ... and it tracks: success AUC on the validation sequences goes up.
+    assert after["val_auc"] > max(0.5, before["val_auc"] + 0.2)
+    assert after["val_precision"] > before["val_precision"]
 
 
 @pytest.fixture

@@ -12,13 +12,24 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import types
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
 from trackerzoo.ops import dw_xcorr
-from trackerzoo.training import CropSpec, PairSampler, Recipe, TrainConfig, apply_overrides, gaussian_center_labels
+from trackerzoo.sampling import sample_patches, search_region_size
+from trackerzoo.training import (
+    CropSpec,
+    PairSampler,
+    Recipe,
+    TrainConfig,
+    apply_overrides,
+    gaussian_center_labels,
+    ope_evaluator,
+)
 from trackerzoo.training.losses import bce_loss
 
 STRIDE = 4
@@ -57,6 +68,35 @@ class ToySettings(TrainConfig):
     dropout: float = 0.1
 
 
+class ToyTracker:
+    """Tracks with a :class:`ToySiamese`: template from the first frame, search crop
+    around the last box, box moved to the score peak (size kept)."""
+
+    def __init__(self, model: nn.Module, device: torch.device) -> None:
+        self.model = model
+        self.device = device
+
+    def _crop(self, frame: np.ndarray, box: np.ndarray, area_scale: float, size: int):
+        image = torch.from_numpy(frame).permute(2, 0, 1)[None].to(self.device, torch.float32) / 255.0
+        extent = search_region_size(torch.tensor(box[2:]), area_scale, size)
+        center = torch.tensor(box[:2] + box[2:] / 2)
+        return sample_patches(image, center[None], extent[None], (size, size))
+
+    def initialize(self, frame: np.ndarray, box=None, mask=None) -> None:
+        self.box = np.asarray(box, dtype=np.float64)
+        self.template, _ = self._crop(frame, self.box, 2.0, 32)
+
+    def track(self, frame: np.ndarray) -> types.SimpleNamespace:
+        search, transform = self._crop(frame, self.box, 4.0, 64)
+        scores = self.model(self.template, search)[0]
+        peak = int(scores.argmax())
+        row, col = divmod(peak, scores.shape[-1])
+        patch_xy = torch.tensor([[col * STRIDE + MAP_OFFSET, row * STRIDE + MAP_OFFSET]], dtype=torch.float64)
+        center = transform.patch_to_image(patch_xy)[0].cpu().numpy()
+        self.box = np.concatenate([center - self.box[2:] / 2, self.box[2:]])
+        return types.SimpleNamespace(box=tuple(self.box))
+
+
 def center_error(scores: torch.Tensor, boxes: torch.Tensor) -> torch.Tensor:
     """Mean distance (search px) between the score peak and the true target centre."""
     width = scores.shape[-1]
@@ -76,7 +116,9 @@ def compute_loss(
     return loss, {"center_error": float(center_error(scores.detach(), batch["search_box"]))}
 
 
-def build_toy_recipe(train_sets: Any, val_sets: Any, overrides: dict[str, Any] | None = None) -> Recipe:
+def build_toy_recipe(
+    train_sets: Any, val_sets: Any, overrides: dict[str, Any] | None = None, *, track_validation: bool = False
+) -> Recipe:
     settings = apply_overrides(ToySettings(), overrides or {})
     template = CropSpec(output_size=(32, 32), area_scale=2.0, scale_jitter=0.05)
     search = CropSpec(output_size=(64, 64), area_scale=4.0, scale_jitter=0.1, center_jitter=settings.center_jitter)
@@ -90,5 +132,6 @@ def build_toy_recipe(train_sets: Any, val_sets: Any, overrides: dict[str, Any] |
                              seed=settings.seed + 10_000, length=settings.val_batches * settings.batch_size,
                              masks=False),
         compute_loss=functools.partial(compute_loss, label_sigma=settings.label_sigma),
+        evaluate=ope_evaluator(ToyTracker, val_sets) if track_validation else None,
         description="toy Siamese centre-heatmap model (tests only)",
     )

@@ -9,6 +9,7 @@ from trackerzoo.training.labels import gaussian_center_labels
 from trackerzoo.training.recipe import Recipe, RecipeNotFoundError, build_recipe, get_recipe_info
 from trackerzoo.training.samplers import CropSpec, PairSampler, SequenceSampler
 from trackerzoo.training.schedules import LearningRateSchedule
+from trackerzoo.training.tracking_metric import ope_evaluator, track_sequence
 from trackerzoo.training.trainer import Trainer, TrainResult, ValidationCallback
 
 __all__ = [
@@ -26,5 +27,7 @@ __all__ = [
     "build_recipe",
     "gaussian_center_labels",
     "get_recipe_info",
+    "ope_evaluator",
     "parse_assignments",
+    "track_sequence",
 ]
