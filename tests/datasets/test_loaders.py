@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from trackerzoo.datasets import Dataset, load_dataset
+from trackerzoo.datasets.loaders.vot import read_tag
 from trackerzoo.evaluation.regions import Mask, format_region
 
 W, H = 8, 6
@@ -236,6 +237,7 @@ def test_vot_regions_boxes_masks_anchors(tmp_path: Path) -> None:
     rectangle[1:3, 1:4] = True
     np.testing.assert_array_equal(sequence.mask(0), rectangle)
     assert sequence.attributes["tags"] == ["occlusion"]
+    np.testing.assert_array_equal(read_tag(tmp_path / "ball", "occlusion", 4), [False, True, False, False])
 
 
 def test_vot_malformed_region_names_file_and_line(tmp_path: Path) -> None:

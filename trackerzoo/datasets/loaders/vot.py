@@ -24,7 +24,7 @@ import numpy as np
 
 from trackerzoo.datasets import Dataset, Sequence, register_loader
 from trackerzoo.datasets.loaders.common import read_flags, read_list, read_properties, require_dir, require_file
-from trackerzoo.evaluation.regions import Region, rasterize, region_is_empty, region_to_box
+from trackerzoo.evaluation.regions import UNKNOWN, Region, rasterize, region_is_empty, region_to_box
 from trackerzoo.evaluation.results_io import read_region_file
 
 DEFAULT_PATTERN = "color/%08d.jpg"
@@ -73,7 +73,10 @@ def _vot_sequence(folder: Path) -> Sequence:
 
     def regions() -> list[Region]:
         if "regions" not in cache:
-            cache["regions"] = read_region_file(folder / metadata.get("groundtruth", "groundtruth.txt"))
+            found = read_region_file(folder / metadata.get("groundtruth", "groundtruth.txt"))
+            if declared_length is not None and len(found) < declared_length:
+                found = found + [UNKNOWN] * (declared_length - len(found))  # as the toolkit pads
+            cache["regions"] = found
         return cache["regions"]  # type: ignore[return-value]
 
     def frames() -> list[Path]:
