@@ -108,7 +108,9 @@ def statistics(values: np.ndarray) -> tuple[float, float, float]:
     """DAVIS (mean, recall, decay) of per-frame values.
 
     Decay splits the frames into four bins at ``round(linspace(1, n, 5)) - 1``; each
-    bin includes its right edge, so neighbouring bins share a frame.
+    bin includes its right edge, so neighbouring bins share a frame. (davis2017-evaluation
+    stores those edges as uint8, which wraps around beyond 255 frames; DAVIS sequences
+    are shorter, and we keep exact integers so longer sequences get a meaningful decay.)
     """
     v = np.asarray(values, dtype=np.float64)
     if v.size == 0:
