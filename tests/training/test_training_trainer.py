@@ -7,7 +7,7 @@ import types
 
 import pytest
 import torch
-from training_fixtures import moving_square_dataset, one_torch_thread
+from training_fixtures import moving_square_dataset, one_torch_thread, procedural_dataset
 from training_toy_siamese import build_toy_recipe
 
 import trackerzoo.registry as registry_module
@@ -82,23 +82,37 @@ def test_amp_is_refused_on_cpu(small_sets, tmp_path):
         Trainer(_tiny(small_sets, amp="bf16"), tmp_path, device="cpu", progress=False)
 
 
-def test_toy_siamese_learns_to_find_the_target(tmp_path):
-    """A short CPU run: validation loss and peak-to-centre error both fall clearly."""
-    train_sets = moving_square_dataset("train", 12, seed=21, length=24)
-    val_sets = moving_square_dataset("val", 4, seed=22, length=24)
+def test_toy_siamese_learns_on_procedural_sequences(tmp_path):
+    """Done-when of the training harness: a short CPU run of a toy Siamese model on the
+    zoo's procedural sequences (textured shapes, clutter, look-alikes) lowers its
+    validation loss, and the model localises and tracks the held-out targets better."""
+    train_sets = procedural_dataset("ptrain", 12, seed=21)
+    val_sets = procedural_dataset("pval", 4, seed=22)
     recipe = build_toy_recipe(train_sets, val_sets, {"steps": 150, "val_every": 150, "val_batches": 4},
                               track_validation=True)
     trainer = Trainer(recipe, tmp_path, progress=False)
     before = trainer.validate()
     result = trainer.fit()
     after = result.validation[-1]
-    assert after["val_loss"] < 0.5 * before["val_loss"]
-    # Peaks start wherever the random net puts them; after training they land near the target.
+    assert result.finished and after["step"] == 150
+    assert after["val_loss"] < 0.75 * before["val_loss"]
+    # Peaks start wherever the random net puts them; after training they land near the target ...
     assert after["val_center_error"] < 0.5 * before["val_center_error"]
-    assert after["val_center_error"] < 6.0  # 1.5 score cells
     # ... and it tracks: success AUC on the validation sequences goes up.
-    assert after["val_auc"] > max(0.5, before["val_auc"] + 0.2)
+    assert after["val_auc"] > before["val_auc"] + 0.2
     assert after["val_precision"] > before["val_precision"]
+
+
+def test_toy_siamese_on_moving_squares_reaches_pixel_accuracy(tmp_path):
+    """On the simple moving-square fixture the same run localises to about two pixels."""
+    recipe = build_toy_recipe(moving_square_dataset("train", 12, seed=21, length=24),
+                              moving_square_dataset("val", 4, seed=22, length=24),
+                              {"steps": 100, "val_every": 100, "val_batches": 4})
+    trainer = Trainer(recipe, tmp_path, progress=False)
+    before = trainer.validate()
+    after = trainer.fit().validation[-1]
+    assert after["val_loss"] < 0.5 * before["val_loss"]
+    assert after["val_center_error"] < 6.0  # 1.5 score cells
 
 
 @pytest.fixture

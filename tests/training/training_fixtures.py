@@ -69,3 +69,26 @@ def one_torch_thread():
         yield
     finally:
         torch.set_num_threads(previous)
+
+
+def procedural_dataset(name: str, count: int, seed: int, *, frames: tuple[int, int] = (24, 24),
+                       frame_size: tuple[int, int] = (160, 120), object_size: tuple[float, float] = (60.0, 110.0),
+                       **scene_options) -> Dataset:
+    """``count`` sequences from the zoo's procedural generator (textured shapes over
+    procedural backgrounds, no assets), rendered into memory."""
+    from trackerzoo.datasets.synthetic import DatasetSpec, SceneConfig, generate_sequence
+
+    config = SceneConfig(frame_size=frame_size, object_size=object_size, **scene_options)
+    spec = DatasetSpec(sequences=count, frames=frames, seed=seed, procedural=True, config=config, prefix=name)
+    sequences = []
+    for index in range(count):
+        _, rendered = generate_sequence(spec, index)
+        truths = list(rendered)
+        sequences.append(Sequence(
+            spec.name_of(index),
+            np.stack([truth.image for truth in truths]),
+            np.stack([truth.box for truth in truths]),
+            masks=[truth.mask for truth in truths],
+            visible=np.array([truth.visible for truth in truths]),
+        ))
+    return Dataset(name, sequences)
