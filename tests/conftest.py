@@ -17,6 +17,19 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def single_torch_thread():
+    """Run tests on one intra-op thread.
+
+    Test tensors are tiny: on a 2-core CI machine with other work running, two threads
+    made small ops hundreds of times slower through contention, never faster.
+    """
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(0)
