@@ -1,0 +1,105 @@
+"""Backend selection, the environment switch and input validation of the public ops."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from trackerzoo import ops
+from trackerzoo.ops import _backend
+
+
+def test_available_backends_lists_every_op_with_the_reference():
+    backends = ops.available_backends()
+    assert set(backends) == {"dw_xcorr", "pyramid_roi_align", "lut_affinity_softmax", "dcf_cg", "dcf_normal_apply"}
+    for names in backends.values():
+        assert names[0] == "torch"
+        assert set(names) <= {"torch", "cpu", "cuda"}
+
+
+def test_unknown_backend_is_a_value_error():
+    x = torch.randn(1, 2, 5, 5)
+    with pytest.raises(ValueError, match="'gpu'"):
+        ops.dw_xcorr(x, x[..., :3, :3], backend="gpu")
+
+
+def test_unbuilt_backend_names_itself_and_lists_available(monkeypatch):
+    monkeypatch.setattr(_backend, "_has_kernel", lambda op, backend: False)
+    x = torch.randn(1, 2, 5, 5)
+    with pytest.raises(ValueError, match=r"'cpu' is not built.*available: \['torch'\]"):
+        ops.dw_xcorr(x, x[..., :3, :3], backend="cpu")
+
+
+def test_auto_falls_back_to_reference_without_kernels(monkeypatch):
+    monkeypatch.setattr(_backend, "_has_kernel", lambda op, backend: False)
+    assert _backend.resolve("dw_xcorr", "auto", (torch.zeros(1),)) == "torch"
+
+
+def test_environment_forces_reference(monkeypatch):
+    monkeypatch.setattr(_backend, "_has_kernel", lambda op, backend: True)
+    assert _backend.resolve("lut_affinity_softmax", "auto", (torch.zeros(1),)) == "cpu"
+    monkeypatch.setenv("TRACKERZOO_OPS_BACKEND", "torch")
+    assert _backend.resolve("lut_affinity_softmax", "auto", (torch.zeros(1),)) == "torch"
+    monkeypatch.setenv("TRACKERZOO_OPS_BACKEND", "fast")
+    with pytest.raises(ValueError, match="'fast'"):
+        _backend.resolve("lut_affinity_softmax", "auto", (torch.zeros(1),))
+
+
+def test_auto_uses_reference_for_dtypes_without_kernels(monkeypatch):
+    monkeypatch.setattr(_backend, "_has_kernel", lambda op, backend: True)
+    assert _backend.resolve("dw_xcorr", "auto", (torch.zeros(1, dtype=torch.float16),)) == "torch"
+    with pytest.raises(ValueError, match="float16"):
+        _backend.resolve("dw_xcorr", "cpu", (torch.zeros(1, dtype=torch.float16),))
+
+
+def test_cuda_backend_rejects_cpu_tensors(monkeypatch):
+    monkeypatch.setattr(_backend, "_has_kernel", lambda op, backend: True)
+    with pytest.raises(ValueError, match="needs cuda tensors"):
+        _backend.resolve("dw_xcorr", "cuda", (torch.zeros(1),))
+
+
+@pytest.mark.parametrize(
+    ("search", "kernel", "match"),
+    [
+        ((1, 2, 5, 5), (1, 2, 3), "4-D"),
+        ((1, 2, 5, 5), (1, 3, 3, 3), r"\[1, 3, 3, 3\]"),
+        ((2, 2, 5, 5), (1, 2, 3, 3), "batch"),
+        ((1, 2, 5, 5), (1, 2, 6, 3), "no larger"),
+    ],
+)
+def test_dw_xcorr_shape_errors_name_the_shapes(search, kernel, match):
+    with pytest.raises(ValueError, match=match):
+        ops.dw_xcorr(torch.zeros(search), torch.zeros(kernel))
+
+
+def test_roi_align_shape_errors():
+    with pytest.raises(ValueError, match=r"\[3, 4\]"):
+        ops.pyramid_roi_align(torch.zeros(1, 2, 5, 5), torch.zeros(3, 4))
+    with pytest.raises(ValueError, match="features"):
+        ops.pyramid_roi_align(torch.zeros(2, 5, 5), torch.zeros(3, 5))
+    with pytest.raises(ValueError, match="output_sizes"):
+        ops.pyramid_roi_align(torch.zeros(1, 2, 5, 5), torch.zeros(3, 5), output_sizes=(6, 0))
+
+
+def test_lut_shape_errors():
+    q, k, v = torch.zeros(2, 4, 8), torch.zeros(2, 5, 8), torch.zeros(2, 5, 3)
+    with pytest.raises(ValueError, match=r"\[2, 5, 7\]"):
+        ops.lut_affinity_softmax(q, torch.zeros(2, 5, 7), v)
+    with pytest.raises(ValueError, match=r"\[2, 4, 3\]"):
+        ops.lut_affinity_softmax(q, k, torch.zeros(2, 4, 3))
+    with pytest.raises(ValueError, match="at least one key"):
+        ops.lut_affinity_softmax(q, torch.zeros(2, 0, 8), torch.zeros(2, 0, 3))
+
+
+def test_dcf_shape_errors():
+    x, w, f = torch.zeros(3, 4, 9, 9), torch.ones(3), torch.zeros(1, 4, 3, 3)
+    with pytest.raises(ValueError, match=r"y \[3, 1, 8, 8\] must be \[N, F, Ho, Wo\] = \[3, 1, 9, 9\]"):
+        ops.dcf_cg(x, torch.zeros(3, 1, 8, 8), w, f, 0.1, 1, 2)
+    with pytest.raises(ValueError, match=r"sample_weights \[4\]"):
+        ops.dcf_normal_apply(x, torch.ones(4), f, 0.1, 1)
+    with pytest.raises(ValueError, match="channels"):
+        ops.dcf_normal_apply(x, w, torch.zeros(1, 5, 3, 3), 0.1, 1)
+    with pytest.raises(ValueError, match="num_iters"):
+        ops.dcf_cg(x, torch.zeros(3, 1, 9, 9), w, f, 0.1, 1, -1)
+    with pytest.raises(ValueError, match="padding"):
+        ops.dcf_normal_apply(x, w, f, 0.1, -1)
