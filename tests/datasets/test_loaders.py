@@ -361,3 +361,17 @@ def test_unknown_kind_and_missing_root(tmp_path: Path) -> None:
         load_dataset("imagenet-vid", tmp_path)
     with pytest.raises(FileNotFoundError):
         load_dataset("otb", tmp_path / "missing")
+
+
+def test_listing_and_reading_boxes_decode_no_image(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    make_lasot(tmp_path / "lasot")
+    make_got10k(tmp_path / "got")
+
+    def no_decoding(*args: object, **kwargs: object) -> None:
+        raise AssertionError("an image was decoded")
+
+    monkeypatch.setattr(cv2, "imread", no_decoding)
+    for kind, root in (("lasot", tmp_path / "lasot"), ("got10k", tmp_path / "got")):
+        for sequence in load_dataset(kind, root):
+            assert sequence.boxes.shape == (len(sequence), 4)
+            _ = sequence.visible

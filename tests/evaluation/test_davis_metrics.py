@@ -116,3 +116,26 @@ def test_scores_davis_png_results_per_object(tmp_path: Path) -> None:
     assert scores["per_object"]["cats_1"]["J_mean"] == 1.0
     assert scores["per_object"]["cats_2"]["J_mean"] == 0.0
     assert scores["J_mean"] == pytest.approx(0.5) and scores["J&F"] == pytest.approx(0.5)
+
+
+def test_scores_region_line_results_rasterised_to_the_frame(tmp_path: Path) -> None:
+    from trackerzoo.evaluation.regions import Mask, Rectangle
+    from trackerzoo.evaluation.results_io import write_region_file
+
+    shape = (24, 32)
+    labels = np.zeros((3, *shape), np.uint8)
+    labels[:, 4:12, 4:12] = 1
+    frame = cv2.imencode(".jpg", np.zeros((*shape, 3), np.uint8))[1].tobytes()
+    for i in range(3):
+        path = tmp_path / "Annotations/480p/fish" / f"{i:05d}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(path), labels[i] * 255)
+        (tmp_path / "JPEGImages/480p/fish").mkdir(parents=True, exist_ok=True)
+        (tmp_path / "JPEGImages/480p/fish" / f"{i:05d}.jpg").write_bytes(frame)
+    (tmp_path / "ImageSets/2016").mkdir(parents=True)
+    (tmp_path / "ImageSets/2016/val.txt").write_text("fish\n")
+    half = np.zeros(shape, bool)
+    half[4:12, 4:8] = True  # frame 1 (the only scored frame): half of the object
+    write_region_file(tmp_path / "results" / "fish.txt", [Rectangle(4, 4, 8, 8), Mask(half), Rectangle(0, 0, 1, 1)])
+    scores = score_results(load_dataset("davis", tmp_path, year=2016), tmp_path / "results", "davis")
+    assert scores["J_mean"] == pytest.approx(0.5)
