@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import types
+from pathlib import Path
 
 import pytest
 import torch
@@ -151,3 +155,37 @@ def test_cli_trains_resumes_and_lists(toy_registry, tmp_path, capsys):
     assert "valid settings" in capsys.readouterr().err
     assert cli_main(["train", "--list"]) == 0
     assert "toy-siamese" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_torchrun_data_parallel_on_cpu(tmp_path):
+    """Two Gloo processes under torchrun: DDP keeps the replicas identical, each rank
+    draws its own samples, and the checkpoint holds both ranks' RNG states."""
+    worker = Path(__file__).with_name("training_ddp_worker.py")
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(Path(__file__).parent)}
+    completed = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", str(worker),
+         str(tmp_path)],
+        capture_output=True, text=True, timeout=240, env=env, cwd=tmp_path,
+    )
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    rank0 = torch.load(tmp_path / "rank0.pt", weights_only=True)
+    rank1 = torch.load(tmp_path / "rank1.pt", weights_only=True)
+    for name, value in rank0.items():
+        assert torch.equal(value, rank1[name]), name
+    payload = load_checkpoint(tmp_path / "checkpoints" / "step_00000004.pt")
+    assert payload["world_size"] == 2 and payload["samples_seen"] == 4 * 2 * 2
+    assert len(payload["rng"]) == 2
+    assert not torch.equal(payload["rng"][0]["torch"], payload["rng"][1]["torch"])  # seeded per rank
+
+
+@pytest.mark.cuda
+def test_cuda_mixed_precision_trains_and_resumes(small_sets, tmp_path):
+    recipe = _tiny(small_sets, amp="auto")
+    trainer = Trainer(recipe, tmp_path, device="cuda", progress=False)
+    assert trainer.amp_dtype in (torch.bfloat16, torch.float16)
+    trainer.fit(stop_at=4)
+    resumed = Trainer(_tiny(small_sets, amp="auto"), tmp_path, device="cuda", progress=False)
+    result = resumed.fit(resume=True)
+    assert result.finished and all(torch.isfinite(p).all() for p in resumed.module.parameters())
+    assert next(resumed.module.parameters()).device.type == "cuda"
