@@ -1,0 +1,56 @@
+"""Benchmark configuration: results are stored per device and the device is in machine_info.
+
+pytest-benchmark's machine id names the OS and Python but not the processor or the GPU, so
+unless ``--benchmark-storage`` is given, results go to ``benchmarks/results/<device-slug>/``
+(the GPU name when CUDA is available, else the CPU model) and are saved automatically.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+from pathlib import Path
+
+import pytest
+import torch
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def device_name() -> str:
+    return torch.cuda.get_device_name(0) if torch.cuda.is_available() else cpu_model()
+
+
+def slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    option = config.option
+    if getattr(option, "benchmark_storage", None) in (None, "file://./.benchmarks"):
+        option.benchmark_storage = f"file://{RESULTS / slug(device_name())}"
+        if not getattr(option, "benchmark_save", None):
+            option.benchmark_autosave = True
+
+
+def pytest_benchmark_update_machine_info(config, machine_info: dict) -> None:
+    machine_info["device"] = device_name()
+    machine_info["cpu_model"] = cpu_model()
+    machine_info["gpu"] = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+    machine_info["torch"] = torch.__version__
+    machine_info["torch_threads"] = torch.get_num_threads()
+    machine_info["cpu_count"] = os.cpu_count()
+    # The load when the run started: a busy machine slows the multi-threaded reference most.
+    machine_info["loadavg_at_start"] = list(os.getloadavg())
