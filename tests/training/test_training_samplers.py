@@ -110,6 +110,16 @@ def test_works_with_a_dataloader_and_an_index_stream(dataset):
     assert torch.equal(batch["search"][1], sampler[9]["search"])
 
 
+def test_worker_processes_give_the_same_batches(dataset):
+    sampler = PairSampler(dataset, template=CropSpec((32, 32)), search=CropSpec((64, 64), center_jitter=1.0), seed=4)
+    batches = [
+        next(iter(DataLoader(sampler, batch_size=4, sampler=IndexStream(12), num_workers=workers)))
+        for workers in (0, 2)
+    ]
+    for key in batches[0]:
+        assert torch.equal(batches[0][key], batches[1][key]), key
+
+
 def test_bad_settings_are_rejected(dataset):
     with pytest.raises(ValueError, match="-1"):
         PairSampler(dataset, template=CropSpec((32, 32)), search=CropSpec((32, 32)), max_gap=-1)

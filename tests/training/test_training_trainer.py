@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import types
@@ -59,6 +60,30 @@ def test_resume_continues_bit_for_bit(small_sets, tmp_path):
     assert [record["step"] for record in resumed.validation] == [3, 6, 8]
     for mine, theirs in zip(resumed.validation, straight.validation_history, strict=True):
         assert mine["val_loss"] == pytest.approx(theirs["val_loss"], abs=1e-7)
+
+
+class _TerminateAt:
+    """Sends this process SIGTERM after a given step, as a job scheduler ending a session would."""
+
+    def __init__(self, step: int) -> None:
+        self.step = step
+
+    def on_step_end(self, trainer, step, stats):
+        if step == self.step:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+
+def test_sigterm_checkpoints_and_the_run_resumes(small_sets, tmp_path):
+    straight = Trainer(_tiny(small_sets), tmp_path / "straight", progress=False)
+    straight.fit()
+    interrupted = Trainer(_tiny(small_sets), tmp_path / "cut", progress=False, callbacks=[_TerminateAt(5)])
+    stopped = interrupted.fit()
+    assert not stopped.finished and stopped.step == 5
+    assert [step for step, _ in list_checkpoints(tmp_path / "cut" / "checkpoints")] == [5]
+    resumed = Trainer(_tiny(small_sets), tmp_path / "cut", progress=False)
+    assert resumed.fit(resume=True).finished
+    for name, value in resumed.module.state_dict().items():
+        assert torch.equal(value, straight.module.state_dict()[name]), name
 
 
 def test_checkpoint_contents_and_refusals(small_sets, tmp_path):

@@ -288,7 +288,8 @@ class Trainer:
         self.scheduler.load_state_dict(payload["scheduler"])
         # The schedule follows the current config (a resumed run may be given more steps).
         self.scheduler.lr_lambdas = [schedule_from_config(self.config) for _ in self.optimizer.param_groups]
-        self.scaler.load_state_dict(payload["scaler"])
+        if payload["scaler"] and self.scaler.is_enabled():
+            self.scaler.load_state_dict(payload["scaler"])
         self.step = int(payload["step"])
         self.samples_seen = int(payload["samples_seen"])
         self.validation_history = list(payload.get("validation", []))
@@ -392,10 +393,11 @@ class Trainer:
 
                 if self.step % config.val_every == 0 or self.step == config.steps:
                     self.validate()
-                if self._should_checkpoint(end):
+                save, stop = self._checkpoint_decision(end)
+                if save:
                     self.save()
                     saved_at = self.step
-                if self._stop_requested:
+                if stop:
                     break
         except KeyboardInterrupt:
             if not self.context.enabled and saved_at != self.step:
@@ -406,14 +408,23 @@ class Trainer:
         if saved_at != self.step:
             self.save()
 
-    def _should_checkpoint(self, end: int) -> bool:
+    def _checkpoint_decision(self, end: int) -> tuple[bool, bool]:
+        """``(save, stop)`` after the current step, identical on every rank.
+
+        Periodic saves are decided by the step count alone. Time-based saves and stops
+        (SIGTERM) depend on the clock and on signal timing, which differ between ranks,
+        so under torchrun rank 0 decides them every ``log_every`` steps and broadcasts.
+        """
         config = self.config
-        if self.step % config.checkpoint_every == 0 or self.step == end or self._stop_requested:
-            return broadcast_object(self.context, True)
-        if config.checkpoint_minutes is None or self.step % config.log_every != 0:
-            return False
-        due = time.monotonic() - self._last_save_time >= 60.0 * config.checkpoint_minutes
-        return bool(broadcast_object(self.context, due))
+        periodic = self.step % config.checkpoint_every == 0 or self.step == end
+        if self.context.enabled and self.step % config.log_every != 0:
+            return periodic, False
+        due = config.checkpoint_minutes is not None and (
+            time.monotonic() - self._last_save_time >= 60.0 * config.checkpoint_minutes
+        )
+        stop = self._stop_requested
+        save, stop = broadcast_object(self.context, (periodic or due or stop, stop))
+        return bool(save), bool(stop)
 
     def validate(self) -> dict[str, float]:
         """Run the validation callback now (rank 0 computes; the others wait)."""
