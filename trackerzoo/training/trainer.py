@@ -310,6 +310,7 @@ class Trainer:
         it, a folder that already holds checkpoints is refused rather than overwritten.
         SIGTERM makes the loop checkpoint and return after the current step.
         """
+        self._stop_requested = False
         existing = latest_checkpoint(self.checkpoint_dir)
         if resume:
             if existing is None:
@@ -391,12 +392,17 @@ class Trainer:
                         if hook is not None:
                             hook(self, self.step, stats)
 
+                paused = False
                 if self.step % config.val_every == 0 or self.step == config.steps:
                     self.validate()
+                    paused = True
                 save, stop = self._checkpoint_decision(end)
                 if save:
                     self.save()
                     saved_at = self.step
+                    paused = True
+                if paused:  # throughput reports training speed, not validation or saving
+                    window_start, window_steps = time.monotonic(), 0
                 if stop:
                     break
         except KeyboardInterrupt:
