@@ -58,6 +58,22 @@ RESUMABLE_SETTINGS = frozenset(
 )
 
 
+def saved_run_settings(out_dir: str | os.PathLike, recipe_name: str) -> dict[str, Any]:
+    """The settings a run in ``out_dir`` was started with (its ``config.json``).
+
+    Resuming needs the same settings; ``trackerzoo train --resume`` starts from these so
+    that only the settings to change (e.g. ``steps``) have to be given again.
+    """
+    path = Path(out_dir) / "config.json"
+    if not path.is_file():
+        return {}
+    saved = json.loads(path.read_text(encoding="utf-8"))
+    if saved.get("recipe") != recipe_name:
+        raise ValueError(f"{os.fspath(out_dir)!r} holds a run of recipe {saved.get('recipe')!r}, "
+                         f"not {recipe_name!r}")
+    return {key: value for key, value in saved.items() if key != "recipe"}
+
+
 class Callback(Protocol):
     """Hooks called on the main process; implement any subset."""
 

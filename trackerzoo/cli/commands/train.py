@@ -18,7 +18,9 @@ def register(subparsers) -> None:
     parser.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
                         help="override a recipe setting (repeatable), e.g. --set lr=1e-4 --set steps=20000")
     parser.add_argument("--out", type=Path, default=None, help="output folder (default: runs/<recipe>)")
-    parser.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --out")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue from the newest checkpoint in --out, with the settings the run started "
+                        "with (--set may change steps, val_every, checkpoint_every, ...)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--list", action="store_true", help="list the available recipes and exit")
@@ -43,9 +45,16 @@ def run(args: argparse.Namespace) -> int:
     if args.list or args.recipe is None:
         return _print_recipes()
     from trackerzoo.training import Trainer, build_recipe, parse_assignments
+    from trackerzoo.training.recipe import get_recipe_info
+    from trackerzoo.training.trainer import saved_run_settings
 
-    recipe = build_recipe(args.recipe, parse_assignments(args.settings))
-    out_dir = args.out if args.out is not None else Path("runs") / recipe.name
+    get_recipe_info(args.recipe)  # an unknown name fails here, listing the available recipes
+    out_dir = args.out if args.out is not None else Path("runs") / args.recipe
+    overrides: dict[str, object] = dict(parse_assignments(args.settings))
+    if args.resume:
+        # Continue with the settings the run started with; --set changes only what it names.
+        overrides = {**saved_run_settings(out_dir, args.recipe), **overrides}
+    recipe = build_recipe(args.recipe, overrides)
     trainer = Trainer(recipe, out_dir, device=args.device, progress=not args.no_progress)
     result = trainer.fit(resume=args.resume)
     if not trainer.is_main:
