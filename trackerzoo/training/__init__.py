@@ -1,7 +1,7 @@
 """Training harness: samplers, losses, schedules, the trainer and recipe lookup.
 
 Plugins describe how their tracker is trained as a :class:`Recipe` (registered with
-``trackerzoo_register_recipes``); ``trackerzoo train <recipe>`` or :func:`train` run it.
+``trackerzoo_register_recipes``); ``trackerzoo train <recipe>`` or :class:`Trainer` run it.
 """
 
 from trackerzoo.training.config import TrainConfig, apply_overrides, parse_assignments
