@@ -82,3 +82,36 @@ inline Isa best_isa() {
     NAME<T, 16>(a...);            \
   }
 #endif
+
+// Portable SIMD vectors (GCC/Clang vector extensions): kBytes-wide registers of T. Inside a
+// TZ_TARGET_AVX512 function a 64-byte vector is one zmm register; in the baseline build the
+// compiler splits it into SSE registers. Loads and stores are unaligned.
+#pragma GCC diagnostic ignored "-Wpsabi"
+
+namespace trackerzoo {
+namespace cpu {
+
+template <typename T, int kBytes>
+struct Simd {
+  typedef T V __attribute__((vector_size(kBytes)));
+  typedef T Unaligned __attribute__((vector_size(kBytes), aligned(sizeof(T))));
+  static constexpr int kLanes = kBytes / static_cast<int>(sizeof(T));
+
+  static TZ_INLINE V load(const T* p) { return *reinterpret_cast<const Unaligned*>(p); }
+  static TZ_INLINE void store(T* p, V v) { *reinterpret_cast<Unaligned*>(p) = v; }
+  static TZ_INLINE V zero() { return V{}; }
+  static TZ_INLINE V splat(T x) { return V{} + x; }
+  static TZ_INLINE T sum(V v) {
+    T s = 0;
+    for (int i = 0; i < kLanes; ++i) s += v[i];
+    return s;
+  }
+  static TZ_INLINE T max(V v) {
+    T m = v[0];
+    for (int i = 1; i < kLanes; ++i) m = v[i] > m ? v[i] : m;
+    return m;
+  }
+};
+
+}  // namespace cpu
+}  // namespace trackerzoo

@@ -25,40 +25,62 @@ struct XcorrPlanes {
   int64_t out_h, out_w, out_stride;
 };
 
-// R output rows by kVW columns per block: R independent accumulator vectors hide the FMA
-// latency, and the source rows are padded by kVW columns so every block runs full width.
-template <typename T, int kVW, int R>
+// R output rows by kNV vectors of columns per block: R * kNV independent accumulators hide
+// the FMA latency, and the source rows are padded so every block may run full width.
+template <typename T, int kVecBytes, int R, int kNV>
 TZ_INLINE void xcorr_row_block(const T* src, int64_t stride, const T* ker, int64_t kh, int64_t kw, T* out,
                                int64_t out_w, int64_t rows) {
-  for (int64_t j = 0; j < out_w; j += kVW) {
-    T acc[R][kVW];
+  using S = Simd<T, kVecBytes>;
+  using V = typename S::V;
+  constexpr int kVW = S::kLanes;
+  for (int64_t j = 0; j < out_w; j += kNV * kVW) {
+    V acc[R][kNV];
+#pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
-      for (int t = 0; t < kVW; ++t) acc[r][t] = T(0);
+#pragma GCC unroll 2
+      for (int q = 0; q < kNV; ++q) acc[r][q] = S::zero();
     }
     for (int64_t u = 0; u < kh; ++u) {
       const T* krow = ker + u * kw;
       const T* srow = src + u * stride + j;
       for (int64_t v = 0; v < kw; ++v) {
-        const T kv = krow[v];
+        const V kv = S::splat(krow[v]);
         const T* s = srow + v;
+#pragma GCC unroll 8
         for (int r = 0; r < R; ++r) {
-          for (int t = 0; t < kVW; ++t) acc[r][t] += kv * s[r * stride + t];
+#pragma GCC unroll 2
+          for (int q = 0; q < kNV; ++q) acc[r][q] += kv * S::load(s + r * stride + q * kVW);
         }
       }
     }
-    const int64_t n = std::min<int64_t>(kVW, out_w - j);
+    const int64_t n = std::min<int64_t>(kNV * kVW, out_w - j);
     for (int r = 0; r < R && r < rows; ++r) {
-      for (int64_t t = 0; t < n; ++t) out[r * out_w + j + t] = acc[r][t];
+      T tmp[kNV * kVW];
+      for (int q = 0; q < kNV; ++q) S::store(tmp + q * kVW, acc[r][q]);
+      for (int64_t t = 0; t < n; ++t) out[r * out_w + j + t] = tmp[t];
     }
+  }
+}
+
+template <typename T, int kVecBytes, int kNV>
+TZ_INLINE void xcorr_plane(const T* scratch, int64_t stride, const T* ker, int64_t kh, int64_t kw, T* out,
+                           int64_t out_h, int64_t out_w) {
+  constexpr int R = 4;
+  int64_t i = 0;
+  for (; i + R <= out_h; i += R) {
+    xcorr_row_block<T, kVecBytes, R, kNV>(scratch + i * stride, stride, ker, kh, kw, out + i * out_w, out_w, R);
+  }
+  for (; i < out_h; ++i) {
+    xcorr_row_block<T, kVecBytes, 1, kNV>(scratch + i * stride, stride, ker, kh, kw, out + i * out_w, out_w, 1);
   }
 }
 
 template <typename T, int kVecBytes>
 TZ_INLINE void xcorr_planes(XcorrPlanes<T> a, int64_t begin, int64_t end) {
-  constexpr int kVW = kVecBytes / static_cast<int>(sizeof(T));
+  constexpr int kVW = Simd<T, kVecBytes>::kLanes;
   constexpr int R = 4;
   const int64_t rows = a.src_h + 2 * a.pad_y;
-  const int64_t stride = a.src_w + 2 * a.pad_x + kVW;  // slack so the last block may overrun
+  const int64_t stride = a.src_w + 2 * a.pad_x + 2 * kVW;  // slack so the last block may overrun
   std::vector<T> scratch(static_cast<size_t>((rows + R) * stride), T(0));
   std::vector<T> kbuf(static_cast<size_t>(a.ker_h * a.ker_w));
   for (int64_t p = begin; p < end; ++p) {
@@ -73,14 +95,10 @@ TZ_INLINE void xcorr_planes(XcorrPlanes<T> a, int64_t begin, int64_t end) {
       ker = kbuf.data();
     }
     T* out = a.out + p * a.out_stride;
-    int64_t i = 0;
-    for (; i + R <= a.out_h; i += R) {
-      xcorr_row_block<T, kVW, R>(scratch.data() + i * stride, stride, ker, a.ker_h, a.ker_w, out + i * a.out_w,
-                                 a.out_w, R);
-    }
-    for (; i < a.out_h; ++i) {
-      xcorr_row_block<T, kVW, 1>(scratch.data() + i * stride, stride, ker, a.ker_h, a.ker_w, out + i * a.out_w,
-                                 a.out_w, 1);
+    if (a.out_w > kVW) {
+      xcorr_plane<T, kVecBytes, 2>(scratch.data(), stride, ker, a.ker_h, a.ker_w, out, a.out_h, a.out_w);
+    } else {
+      xcorr_plane<T, kVecBytes, 1>(scratch.data(), stride, ker, a.ker_h, a.ker_w, out, a.out_h, a.out_w);
     }
   }
 }

@@ -37,28 +37,34 @@ struct FlatProblem {
 // resp[n][f][t] = w_n * mask[t] * sum_{c,u,v} filt[f][c][u][v] * xpad[n][c][t + u * wp + v]
 template <typename T, int kVecBytes>
 TZ_INLINE void flat_forward(FlatProblem<T> a, const T* filt, T* resp, int64_t begin, int64_t end) {
-  constexpr int kVW = kVecBytes / static_cast<int>(sizeof(T));
-  constexpr int kBlock = kChunks * kVW;
+  using S = cpu::Simd<T, kVecBytes>;
+  using V = typename S::V;
+  constexpr int L = S::kLanes;
   const int64_t taps = a.kh * a.kw;
   for (int64_t n = begin; n < end; ++n) {
+    const V w = S::splat(a.weights[n]);
     for (int64_t f = 0; f < a.f; ++f) {
       T* out = resp + (n * a.f + f) * a.len;
-      for (int64_t t0 = 0; t0 < a.len; t0 += kBlock) {
-        T acc[kBlock];
-        for (int t = 0; t < kBlock; ++t) acc[t] = T(0);
+      for (int64_t t0 = 0; t0 < a.len; t0 += kChunks * L) {
+        V acc[kChunks];
+#pragma GCC unroll 4
+        for (int q = 0; q < kChunks; ++q) acc[q] = S::zero();
         for (int64_t c = 0; c < a.c; ++c) {
           const T* xp = a.xpad + (n * a.c + c) * a.plane + t0;
           const T* fk = filt + (f * a.c + c) * taps;
           for (int64_t u = 0; u < a.kh; ++u) {
             for (int64_t v = 0; v < a.kw; ++v) {
-              const T fv = fk[u * a.kw + v];
+              const V fv = S::splat(fk[u * a.kw + v]);
               const T* s = xp + u * a.wp + v;
-              for (int t = 0; t < kBlock; ++t) acc[t] += fv * s[t];
+#pragma GCC unroll 4
+              for (int q = 0; q < kChunks; ++q) acc[q] += fv * S::load(s + q * L);
             }
           }
         }
-        const T w = a.weights[n];
-        for (int t = 0; t < kBlock; ++t) out[t0 + t] = acc[t] * w * a.mask[t0 + t];
+#pragma GCC unroll 4
+        for (int q = 0; q < kChunks; ++q) {
+          S::store(out + t0 + q * L, acc[q] * w * S::load(a.mask + t0 + q * L));
+        }
       }
     }
   }
@@ -69,7 +75,9 @@ TZ_MULTIVERSION(flat_forward)
 // grad[f][c][u][v] = sum_{n,t} resp[n][f][t] * xpad[n][c][t + u * wp + v], one channel per task.
 template <typename T, int kVecBytes>
 TZ_INLINE void flat_adjoint(FlatProblem<T> a, const T* resp, T* grad, int64_t begin, int64_t end) {
-  constexpr int kVW = kVecBytes / static_cast<int>(sizeof(T));
+  using S = cpu::Simd<T, kVecBytes>;
+  using V = typename S::V;
+  constexpr int L = S::kLanes;
   constexpr int kTaps = 4;  // neighbouring v taps share each residual load
   const int64_t taps = a.kh * a.kw;
   for (int64_t c = begin; c < end; ++c) {
@@ -81,21 +89,16 @@ TZ_INLINE void flat_adjoint(FlatProblem<T> a, const T* resp, T* grad, int64_t be
         const T* xp = a.xpad + (n * a.c + c) * a.plane;
         for (int64_t u = 0; u < a.kh; ++u) {
           for (int64_t v0 = 0; v0 < a.kw; v0 += kTaps) {
-            T acc[kTaps][kVW];
-            for (int q = 0; q < kTaps; ++q) {
-              for (int t = 0; t < kVW; ++t) acc[q][t] = T(0);
-            }
+            V acc[kTaps];
+#pragma GCC unroll 4
+            for (int q = 0; q < kTaps; ++q) acc[q] = S::zero();
             const T* s = xp + u * a.wp + v0;
-            for (int64_t t0 = 0; t0 < a.len; t0 += kVW) {
-              for (int q = 0; q < kTaps; ++q) {
-                for (int t = 0; t < kVW; ++t) acc[q][t] += r[t0 + t] * s[t0 + q + t];
-              }
+            for (int64_t t0 = 0; t0 < a.len; t0 += L) {
+              const V rv = S::load(r + t0);
+#pragma GCC unroll 4
+              for (int q = 0; q < kTaps; ++q) acc[q] += rv * S::load(s + t0 + q);
             }
-            for (int q = 0; q < kTaps && v0 + q < a.kw; ++q) {
-              T sum = 0;
-              for (int t = 0; t < kVW; ++t) sum += acc[q][t];
-              g[u * a.kw + v0 + q] += sum;
-            }
+            for (int q = 0; q < kTaps && v0 + q < a.kw; ++q) g[u * a.kw + v0 + q] += S::sum(acc[q]);
           }
         }
       }

@@ -36,7 +36,10 @@ struct LutForward {
 
 template <typename T, int kVecBytes>
 TZ_INLINE void lut_forward_tasks(LutForward<T> a, int64_t begin, int64_t end) {
-  constexpr int kVW = kVecBytes / static_cast<int>(sizeof(T));
+  using S = cpu::Simd<T, kVecBytes>;
+  using V = typename S::V;
+  constexpr int L = S::kLanes;
+  constexpr T kNegInf = -std::numeric_limits<T>::infinity();
   const int64_t row_blocks = (a.n + kRows - 1) / kRows;
   std::vector<T> logits(kRows * kKeyBlock), acc(kRows * a.dp);
   for (int64_t task = begin; task < end; ++task) {
@@ -45,7 +48,7 @@ TZ_INLINE void lut_forward_tasks(LutForward<T> a, int64_t begin, int64_t end) {
     for (int r = 0; r < kRows; ++r) rows[r] = a.q + (b * a.n + std::min(i0 + r, a.n - 1)) * a.c;
     T run_max[kRows], run_sum[kRows];
     for (int r = 0; r < kRows; ++r) {
-      run_max[r] = -std::numeric_limits<T>::infinity();
+      run_max[r] = kNegInf;
       run_sum[r] = T(0);
     }
     std::fill(acc.begin(), acc.end(), T(0));
@@ -53,28 +56,34 @@ TZ_INLINE void lut_forward_tasks(LutForward<T> a, int64_t begin, int64_t end) {
     const T* vp = a.vp + b * a.kp * a.dp;
     for (int64_t j0 = 0; j0 < a.k; j0 += kKeyBlock) {
       const int64_t valid = std::min(kKeyBlock, a.k - j0);
-      cpu::block_dot<T, kVW, kRows>(rows, kt + j0, a.kp, a.c, kKeyBlock, logits.data());
+      cpu::block_dot<T, kVecBytes, kRows>(rows, kt + j0, a.kp, a.c, kKeyBlock, logits.data());
       for (int r = 0; r < kRows; ++r) {
         T* s = logits.data() + r * kKeyBlock;
-        T block_max = -std::numeric_limits<T>::infinity();
-        for (int64_t j = 0; j < valid; ++j) {
-          s[j] *= a.scale;
-          block_max = std::max(block_max, s[j]);
+        V vmax = S::splat(kNegInf);
+        for (int64_t j = 0; j < kKeyBlock; j += L) {
+          const V x = S::load(s + j) * a.scale;
+          S::store(s + j, x);
         }
-        const T new_max = std::max(run_max[r], block_max);
+        for (int64_t j = valid; j < kKeyBlock; ++j) s[j] = kNegInf;  // padding keys: weight 0
+        for (int64_t j = 0; j < kKeyBlock; j += L) {
+          const V x = S::load(s + j);
+          vmax = x > vmax ? x : vmax;
+        }
+        const T new_max = std::max(run_max[r], S::max(vmax));
         const T correction = std::exp(run_max[r] - new_max);
-        T block_sum = 0;
-        for (int64_t j = 0; j < kKeyBlock; ++j) {
-          const T e = cpu::exp_nonpos(s[j] - new_max);
-          s[j] = j < valid ? e : T(0);
-          block_sum += s[j];
+        V vsum = S::zero();
+        for (int64_t j = 0; j < kKeyBlock; j += L) {
+          const V e = cpu::exp_nonpos<kVecBytes>(S::load(s + j) - new_max);
+          S::store(s + j, e);
+          vsum += e;
         }
-        run_sum[r] = run_sum[r] * correction + block_sum;
+        run_sum[r] = run_sum[r] * correction + S::sum(vsum);
         run_max[r] = new_max;
         T* ar = acc.data() + r * a.dp;
-        for (int64_t t = 0; t < a.dp; ++t) ar[t] *= correction;
+        for (int64_t t = 0; t < a.dp; t += L) S::store(ar + t, S::load(ar + t) * correction);
       }
-      cpu::block_accum<T, kVW, kRows>(logits.data(), kKeyBlock, vp + j0 * a.dp, a.dp, valid, acc.data(), a.dp);
+      cpu::block_accum<T, kVecBytes, kRows>(logits.data(), kKeyBlock, vp + j0 * a.dp, a.dp, valid, acc.data(),
+                                            a.dp);
     }
     for (int r = 0; r < kRows && i0 + r < a.n; ++r) {
       const T inv = T(1) / run_sum[r];
@@ -105,7 +114,9 @@ struct LutBackwardQuery {
 
 template <typename T, int kVecBytes>
 TZ_INLINE void lut_backward_query_tasks(LutBackwardQuery<T> a, int64_t begin, int64_t end) {
-  constexpr int kVW = kVecBytes / static_cast<int>(sizeof(T));
+  using S = cpu::Simd<T, kVecBytes>;
+  using V = typename S::V;
+  constexpr int L = S::kLanes;
   const int64_t row_blocks = (a.n + kRows - 1) / kRows;
   std::vector<T> prob(kRows * kKeyBlock), dprob(kRows * kKeyBlock), acc(kRows * a.cp);
   for (int64_t task = begin; task < end; ++task) {
@@ -123,17 +134,19 @@ TZ_INLINE void lut_backward_query_tasks(LutBackwardQuery<T> a, int64_t begin, in
     std::fill(acc.begin(), acc.end(), T(0));
     for (int64_t j0 = 0; j0 < a.k; j0 += kKeyBlock) {
       const int64_t valid = std::min(kKeyBlock, a.k - j0);
-      cpu::block_dot<T, kVW, kRows>(qrows, a.kt + b * a.c * a.kp + j0, a.kp, a.c, kKeyBlock, prob.data());
-      cpu::block_dot<T, kVW, kRows>(grows, a.vt + b * a.d * a.kp + j0, a.kp, a.d, kKeyBlock, dprob.data());
+      cpu::block_dot<T, kVecBytes, kRows>(qrows, a.kt + b * a.c * a.kp + j0, a.kp, a.c, kKeyBlock, prob.data());
+      cpu::block_dot<T, kVecBytes, kRows>(grows, a.vt + b * a.d * a.kp + j0, a.kp, a.d, kKeyBlock, dprob.data());
       for (int r = 0; r < kRows; ++r) {
         T* p = prob.data() + r * kKeyBlock;
         const T* dp = dprob.data() + r * kKeyBlock;
-        for (int64_t j = 0; j < kKeyBlock; ++j) {
-          const T e = cpu::exp_nonpos(std::min(p[j] * a.scale - lse[r], T(0)));
-          p[j] = j < valid ? e * (dp[j] - delta[r]) * a.scale : T(0);
+        for (int64_t j = 0; j < kKeyBlock; j += L) {
+          V x = S::load(p + j) * a.scale - lse[r];
+          x = x < T(0) ? x : S::zero();
+          S::store(p + j, cpu::exp_nonpos<kVecBytes>(x) * (S::load(dp + j) - delta[r]) * a.scale);
         }
+        for (int64_t j = valid; j < kKeyBlock; ++j) p[j] = T(0);
       }
-      cpu::block_accum<T, kVW, kRows>(prob.data(), kKeyBlock, a.kpad + (b * a.kp + j0) * a.cp, a.cp, valid,
+      cpu::block_accum<T, kVecBytes, kRows>(prob.data(), kKeyBlock, a.kpad + (b * a.kp + j0) * a.cp, a.cp, valid,
                                       acc.data(), a.cp);
     }
     for (int r = 0; r < kRows && i0 + r < a.n; ++r) {
@@ -165,7 +178,9 @@ struct LutBackwardKey {
 
 template <typename T, int kVecBytes>
 TZ_INLINE void lut_backward_key_tasks(LutBackwardKey<T> a, int64_t begin, int64_t end) {
-  constexpr int kVW = kVecBytes / static_cast<int>(sizeof(T));
+  using S = cpu::Simd<T, kVecBytes>;
+  using V = typename S::V;
+  constexpr int L = S::kLanes;
   const int64_t row_blocks = (a.k + kRows - 1) / kRows;
   std::vector<T> prob(kRows * kKeyBlock), dprob(kRows * kKeyBlock), acc_k(kRows * a.cp), acc_v(kRows * a.dp);
   for (int64_t task = begin; task < end; ++task) {
@@ -183,20 +198,22 @@ TZ_INLINE void lut_backward_key_tasks(LutBackwardKey<T> a, int64_t begin, int64_
     const T* delta = a.delta + b * a.np;
     for (int64_t i0 = 0; i0 < a.n; i0 += kKeyBlock) {
       const int64_t valid = std::min(kKeyBlock, a.n - i0);
-      cpu::block_dot<T, kVW, kRows>(krows, a.qt + b * a.c * a.np + i0, a.np, a.c, kKeyBlock, prob.data());
-      cpu::block_dot<T, kVW, kRows>(vrows, a.got + b * a.d * a.np + i0, a.np, a.d, kKeyBlock, dprob.data());
+      cpu::block_dot<T, kVecBytes, kRows>(krows, a.qt + b * a.c * a.np + i0, a.np, a.c, kKeyBlock, prob.data());
+      cpu::block_dot<T, kVecBytes, kRows>(vrows, a.got + b * a.d * a.np + i0, a.np, a.d, kKeyBlock, dprob.data());
       for (int r = 0; r < kRows; ++r) {
         T* p = prob.data() + r * kKeyBlock;
         T* dp = dprob.data() + r * kKeyBlock;
-        for (int64_t i = 0; i < kKeyBlock; ++i) {
-          const T e = cpu::exp_nonpos(std::min(p[i] * a.scale - lse[i0 + i], T(0)));
-          p[i] = e;
-          dp[i] = e * (dp[i] - delta[i0 + i]) * a.scale;
+        for (int64_t i = 0; i < kKeyBlock; i += L) {
+          V x = S::load(p + i) * a.scale - S::load(lse + i0 + i);
+          x = x < T(0) ? x : S::zero();
+          const V e = cpu::exp_nonpos<kVecBytes>(x);
+          S::store(p + i, e);
+          S::store(dp + i, e * (S::load(dp + i) - S::load(delta + i0 + i)) * a.scale);
         }
       }
-      cpu::block_accum<T, kVW, kRows>(prob.data(), kKeyBlock, a.gopad + (b * a.np + i0) * a.dp, a.dp, valid,
+      cpu::block_accum<T, kVecBytes, kRows>(prob.data(), kKeyBlock, a.gopad + (b * a.np + i0) * a.dp, a.dp, valid,
                                       acc_v.data(), a.dp);
-      cpu::block_accum<T, kVW, kRows>(dprob.data(), kKeyBlock, a.qpad + (b * a.np + i0) * a.cp, a.cp, valid,
+      cpu::block_accum<T, kVecBytes, kRows>(dprob.data(), kKeyBlock, a.qpad + (b * a.np + i0) * a.cp, a.cp, valid,
                                       acc_k.data(), a.cp);
     }
     for (int r = 0; r < kRows && j0 + r < a.k; ++r) {

@@ -2,7 +2,9 @@
 //
 // torchvision's RoIAlign weight of a bilinear sample is (y-weight) x (x-weight) and its
 // out-of-map test is per axis, so the sample taps of each pooled row and column are computed
-// once per RoI and level (index, weight / grid count) and shared by every channel.
+// once per RoI and level (index, weight / grid count) and shared by every channel. The
+// kernels work on a channels-last copy of the features, so that each bilinear tap is one
+// contiguous, vectorised axpy over all channels.
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <torch/library.h>
@@ -10,6 +12,8 @@
 #include <cmath>
 #include <cstdint>
 #include <vector>
+
+#include "ops/cpu_simd.h"
 
 namespace trackerzoo {
 namespace ops {
@@ -85,6 +89,108 @@ void build_taps(const T* rois, int64_t k_count, const Geometry& g, Taps<T>& ty, 
   }
 }
 
+// Everything a task needs, as raw pointers (the multiversioned bodies take it by value).
+template <typename T>
+struct RoiTask {
+  const int64_t* ty_begin;
+  const int64_t* ty_index;
+  const T* ty_weight;
+  const int64_t* tx_begin;
+  const int64_t* tx_index;
+  const T* tx_weight;
+  const int64_t* batch_index;
+  const int64_t* sizes;
+  const int64_t* level_offset;
+  int64_t levels, sum_sizes, channels, height, width;
+};
+
+// dst[0:n] += w * src[0:n]
+template <typename T, int kVecBytes>
+TZ_INLINE void axpy(T* dst, const T* src, T w, int64_t n) {
+  using S = cpu::Simd<T, kVecBytes>;
+  constexpr int L = S::kLanes;
+  const typename S::V wv = S::splat(w);
+  int64_t i = 0;
+  for (; i + L <= n; i += L) S::store(dst + i, S::load(dst + i) + wv * S::load(src + i));
+  for (; i < n; ++i) dst[i] += w * src[i];
+}
+
+// Forward over RoIs [begin, end): features channels-last [B, H, W, C]; out level-major.
+template <typename T, int kVecBytes>
+TZ_INLINE void roi_forward_tasks(RoiTask<T> a, const T* feat, T* out, int64_t begin, int64_t end) {
+  const int64_t c = a.channels;
+  std::vector<T> acc(static_cast<size_t>(c));
+  for (int64_t k = begin; k < end; ++k) {
+    const T* base = feat + a.batch_index[k] * a.height * a.width * c;
+    int64_t entry = k * a.sum_sizes;
+    for (int64_t l = 0; l < a.levels; ++l) {
+      const int64_t s = a.sizes[l];
+      T* o = out + a.level_offset[l] + k * c * s * s;
+      for (int64_t ph = 0; ph < s; ++ph) {
+        for (int64_t pw = 0; pw < s; ++pw) {
+          std::fill(acc.begin(), acc.end(), T(0));
+          for (int64_t yt = a.ty_begin[entry + ph]; yt < a.ty_begin[entry + ph + 1]; ++yt) {
+            const T* row = base + a.ty_index[yt] * a.width * c;
+            for (int64_t xt = a.tx_begin[entry + pw]; xt < a.tx_begin[entry + pw + 1]; ++xt) {
+              axpy<T, kVecBytes>(acc.data(), row + a.tx_index[xt] * c, a.ty_weight[yt] * a.tx_weight[xt], c);
+            }
+          }
+          T* dst = o + ph * s + pw;
+          for (int64_t ch = 0; ch < c; ++ch) dst[ch * s * s] = acc[ch];
+        }
+      }
+      entry += s;
+    }
+  }
+}
+
+TZ_MULTIVERSION(roi_forward_tasks)
+
+// Backward over channel blocks [begin, end) of kChannelBlock: each task owns its channels
+// of the channels-last gradient, so RoIs of one image never race.
+constexpr int64_t kChannelBlock = 32;
+
+template <typename T, int kVecBytes>
+TZ_INLINE void roi_backward_tasks(RoiTask<T> a, int64_t rois, const T* grad, T* grad_feat, int64_t begin,
+                                  int64_t end) {
+  const int64_t c = a.channels;
+  T gbuf[kChannelBlock];
+  for (int64_t blk = begin; blk < end; ++blk) {
+    const int64_t c0 = blk * kChannelBlock, nc = std::min(kChannelBlock, c - c0);
+    for (int64_t k = 0; k < rois; ++k) {
+      T* base = grad_feat + a.batch_index[k] * a.height * a.width * c + c0;
+      int64_t entry = k * a.sum_sizes;
+      for (int64_t l = 0; l < a.levels; ++l) {
+        const int64_t s = a.sizes[l];
+        const T* g = grad + a.level_offset[l] + (k * c + c0) * s * s;
+        for (int64_t ph = 0; ph < s; ++ph) {
+          for (int64_t pw = 0; pw < s; ++pw) {
+            for (int64_t ch = 0; ch < nc; ++ch) gbuf[ch] = g[ch * s * s + ph * s + pw];
+            for (int64_t yt = a.ty_begin[entry + ph]; yt < a.ty_begin[entry + ph + 1]; ++yt) {
+              T* row = base + a.ty_index[yt] * a.width * c;
+              for (int64_t xt = a.tx_begin[entry + pw]; xt < a.tx_begin[entry + pw + 1]; ++xt) {
+                axpy<T, kVecBytes>(row + a.tx_index[xt] * c, gbuf, a.ty_weight[yt] * a.tx_weight[xt], nc);
+              }
+            }
+          }
+        }
+        entry += s;
+      }
+    }
+  }
+}
+
+TZ_MULTIVERSION(roi_backward_tasks)
+
+template <typename T>
+RoiTask<T> make_task(const Taps<T>& ty, const Taps<T>& tx, const std::vector<int64_t>& batch_index,
+                     const std::vector<int64_t>& sizes, const std::vector<int64_t>& level_offset, int64_t sum_sizes,
+                     int64_t c, int64_t h, int64_t w) {
+  return RoiTask<T>{ty.begin.data(), ty.index.data(), ty.weight.data(), tx.begin.data(), tx.index.data(),
+                    tx.weight.data(), batch_index.data(), sizes.data(), level_offset.data(),
+                    static_cast<int64_t>(sizes.size()), sum_sizes, c, h, w};
+}
+
 Geometry make_geometry(at::IntArrayRef output_sizes, double spatial_scale, int64_t sampling_ratio, bool aligned,
                        int64_t b, int64_t c, int64_t h, int64_t w) {
   TORCH_CHECK(!output_sizes.empty(), "pyramid_roi_align: output_sizes is empty");
@@ -110,40 +216,19 @@ at::Tensor pyramid_roi_align_cpu(const at::Tensor& features_in, const at::Tensor
     total += k_count * c * s * s;
     sum_sizes += s;
   }
-  at::Tensor out = at::zeros({total}, features.options());
+  at::Tensor out = at::empty({total}, features.options());
   if (total == 0) return out;
+  const at::Tensor nhwc = features.permute({0, 2, 3, 1}).contiguous();
   AT_DISPATCH_FLOATING_TYPES(features.scalar_type(), "pyramid_roi_align_cpu", [&] {
     Taps<scalar_t> ty, tx;
     std::vector<int64_t> batch_index;
     build_taps<scalar_t>(rois.data_ptr<scalar_t>(), k_count, g, ty, tx, batch_index);
-    const scalar_t* feat = features.data_ptr<scalar_t>();
+    const RoiTask<scalar_t> task =
+        make_task(ty, tx, batch_index, g.sizes, level_offset, sum_sizes, c, g.height, g.width);
+    const scalar_t* feat = nhwc.data_ptr<scalar_t>();
     scalar_t* dst = out.data_ptr<scalar_t>();
-    const int64_t plane = g.height * g.width;
-    at::parallel_for(0, k_count * c, 16, [&](int64_t begin, int64_t end) {
-      for (int64_t kc = begin; kc < end; ++kc) {
-        const int64_t k = kc / c, ch = kc % c;
-        const scalar_t* src = feat + (batch_index[k] * c + ch) * plane;
-        int64_t entry = k * sum_sizes;
-        for (size_t l = 0; l < g.sizes.size(); ++l) {
-          const int64_t s = g.sizes[l];
-          scalar_t* o = dst + level_offset[l] + kc * s * s;
-          for (int64_t ph = 0; ph < s; ++ph) {
-            const int64_t y0 = ty.begin[entry + ph], y1 = ty.begin[entry + ph + 1];
-            for (int64_t pw = 0; pw < s; ++pw) {
-              const int64_t x0 = tx.begin[entry + pw], x1 = tx.begin[entry + pw + 1];
-              scalar_t acc = 0;
-              for (int64_t yt = y0; yt < y1; ++yt) {
-                const scalar_t* row = src + ty.index[yt] * g.width;
-                scalar_t a = 0;
-                for (int64_t xt = x0; xt < x1; ++xt) a += tx.weight[xt] * row[tx.index[xt]];
-                acc += ty.weight[yt] * a;
-              }
-              o[ph * s + pw] = acc;
-            }
-          }
-          entry += s;
-        }
-      }
+    at::parallel_for(0, k_count, 1, [&](int64_t begin, int64_t end) {
+      roi_forward_tasks_dispatch<scalar_t>(task, feat, dst, begin, end);
     });
   });
   return out;
@@ -170,42 +255,19 @@ at::Tensor pyramid_roi_align_backward_cpu(const at::Tensor& grad_in, const at::T
               total);
   at::Tensor grad_features = at::zeros({batch, channels, height, width}, grad.options());
   if (total == 0) return grad_features;
+  at::Tensor grad_nhwc = at::zeros({batch, height, width, channels}, grad.options());
   AT_DISPATCH_FLOATING_TYPES(grad.scalar_type(), "pyramid_roi_align_backward_cpu", [&] {
     Taps<scalar_t> ty, tx;
     std::vector<int64_t> batch_index;
     build_taps<scalar_t>(rois.data_ptr<scalar_t>(), k_count, g, ty, tx, batch_index);
+    const RoiTask<scalar_t> task = make_task(ty, tx, batch_index, g.sizes, level_offset, sum_sizes, c, height, width);
     const scalar_t* gsrc = grad.data_ptr<scalar_t>();
-    scalar_t* gdst = grad_features.data_ptr<scalar_t>();
-    const int64_t plane = height * width;
-    // One channel per task: every RoI scatters into its own channel plane, so no two threads
-    // ever write the same element and no atomics are needed.
-    at::parallel_for(0, c, 1, [&](int64_t begin, int64_t end) {
-      for (int64_t ch = begin; ch < end; ++ch) {
-        for (int64_t k = 0; k < k_count; ++k) {
-          scalar_t* dst = gdst + (batch_index[k] * c + ch) * plane;
-          int64_t entry = k * sum_sizes;
-          for (size_t l = 0; l < g.sizes.size(); ++l) {
-            const int64_t s = g.sizes[l];
-            const scalar_t* go = gsrc + level_offset[l] + (k * c + ch) * s * s;
-            for (int64_t ph = 0; ph < s; ++ph) {
-              const int64_t y0 = ty.begin[entry + ph], y1 = ty.begin[entry + ph + 1];
-              for (int64_t pw = 0; pw < s; ++pw) {
-                const scalar_t gv = go[ph * s + pw];
-                if (gv == scalar_t(0)) continue;
-                const int64_t x0 = tx.begin[entry + pw], x1 = tx.begin[entry + pw + 1];
-                for (int64_t yt = y0; yt < y1; ++yt) {
-                  scalar_t* row = dst + ty.index[yt] * width;
-                  const scalar_t gy = gv * ty.weight[yt];
-                  for (int64_t xt = x0; xt < x1; ++xt) row[tx.index[xt]] += gy * tx.weight[xt];
-                }
-              }
-            }
-            entry += s;
-          }
-        }
-      }
+    scalar_t* gdst = grad_nhwc.data_ptr<scalar_t>();
+    at::parallel_for(0, (c + kChannelBlock - 1) / kChannelBlock, 1, [&](int64_t begin, int64_t end) {
+      roi_backward_tasks_dispatch<scalar_t>(task, k_count, gsrc, gdst, begin, end);
     });
   });
+  grad_features = grad_nhwc.permute({0, 3, 1, 2}).contiguous();
   return grad_features;
 }
 
