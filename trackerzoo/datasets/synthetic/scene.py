@@ -141,6 +141,8 @@ def _target_layer(rng: np.random.Generator, sprite: Sprite, length: int, config:
             cy = cy + push
         events["exit"] = {"start": start, "duration": duration, "side": side}
     exposure = _uniform(rng, 0.4, 1.2) if rng.random() < config.p_motion_blur else 0.0
+    if exposure:
+        events["motion_blur_exposure"] = round(exposure, 3)
     return Layer(sprite, "target", cx, cy, size, aspect, angle, exposure)
 
 
