@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from pytest_benchmark.utils import get_tag
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -42,7 +43,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if getattr(option, "benchmark_storage", None) in (None, "file://./.benchmarks"):
         option.benchmark_storage = f"file://{RESULTS / slug(device_name())}"
         if not getattr(option, "benchmark_save", None):
-            option.benchmark_autosave = True
+            option.benchmark_autosave = get_tag()
 
 
 def pytest_benchmark_update_machine_info(config, machine_info: dict) -> None:

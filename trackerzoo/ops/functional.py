@@ -64,7 +64,9 @@ def pyramid_roi_align(
     ``rois`` rows are ``(batch_index, x1, y1, x2, y2)`` in input-image coordinates; semantics
     per level are torchvision's ``roi_align`` (bilinear samples, adaptive sampling ratio
     ``ceil(roi_size / s)`` when ``sampling_ratio <= 0``, ``aligned`` half-pixel shift, zero
-    outside the map). No gradient flows to ``rois``.
+    outside the map). No gradient flows to ``rois``. A batch index outside ``[0, B)`` is an
+    error in the reference and the C++ kernel; the CUDA kernel (which cannot raise without a
+    host synchronisation) returns zeros for such a RoI.
     """
     if features.dim() != 4:
         raise ValueError(f"pyramid_roi_align needs features [B, C, H, W], got {_shape(features)}")

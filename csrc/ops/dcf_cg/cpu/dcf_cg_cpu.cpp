@@ -5,9 +5,10 @@
 // so the correlation output at (i, j) sits at flat position t = i * Wp + j and every filter
 // tap (u, v) is one contiguous shifted axpy (forward) or dot product (adjoint) over t. The
 // Wp - Wo wrap-around columns are computed and then masked out. When the output is tiny (a
-// fully-connected head, kh x kw = H x W) that layout wastes most lanes, so the operator uses
-// ATen's convolutions there instead. Either way the CG loop, its reductions and its vector
-// updates run in C++ with no per-iteration Python or dispatcher overhead.
+// fully-connected head, kh x kw = H x W) that layout wastes most lanes, and with many filters
+// a GEMM reuses loads better, so the operator uses ATen's convolutions there instead. Either
+// way the CG loop, its reductions and its vector updates run in C++ with no per-iteration
+// Python or dispatcher overhead.
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <torch/library.h>
@@ -120,9 +121,10 @@ class NormalOperator {
     wp_ = w + 2 * pw;
     ho_ = h + 2 * ph - kh + 1;
     wo_ = wp_ - kw + 1;
-    // The flat layout computes Ho * Wp positions for Ho * Wo useful ones; it pays off unless
-    // the output is tiny, where ATen's convolutions (a GEMM, essentially) win.
-    flat_ = ho_ * wo_ >= 16 && 2 * wo_ >= wp_;
+    // The flat layout computes Ho * Wp positions for Ho * Wo useful ones; it pays off for a
+    // few filters on a real map. For a tiny output (a fully-connected head) or many filters,
+    // ATen's convolutions (GEMMs, essentially) win.
+    flat_ = ho_ * wo_ >= 16 && 2 * wo_ >= wp_ && f_ <= 2;
     if (flat_) build_flat(h, w);
   }
 
