@@ -3,6 +3,8 @@
 pytest-benchmark's machine id names the OS and Python but not the processor or the GPU, so
 unless ``--benchmark-storage`` is given, results go to ``benchmarks/results/<device-slug>/``
 (the GPU name when CUDA is available, else the CPU model) and are saved automatically.
+``TRACKERZOO_BENCH_THREADS=N`` sets torch's intra-op threads (which the C++ kernels share);
+the thread count is in machine_info and in the saved file's name.
 """
 
 from __future__ import annotations
@@ -39,11 +41,14 @@ def slug(name: str) -> str:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
+    threads = os.environ.get("TRACKERZOO_BENCH_THREADS")
+    if threads:
+        torch.set_num_threads(int(threads))
     option = config.option
     if getattr(option, "benchmark_storage", None) in (None, "file://./.benchmarks"):
         option.benchmark_storage = f"file://{RESULTS / slug(device_name())}"
         if not getattr(option, "benchmark_save", None):
-            option.benchmark_autosave = get_tag()
+            option.benchmark_autosave = f"{get_tag()}_threads{torch.get_num_threads()}"
 
 
 def pytest_benchmark_update_machine_info(config, machine_info: dict) -> None:

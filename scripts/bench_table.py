@@ -5,7 +5,8 @@
     .venv/bin/python scripts/bench_table.py path/to/0001_x.json  # one saved run
 
 The speed-up of a kernel is the reference's median (backend "torch", same op, shape and
-device) divided by the kernel's median; --markdown prints a Markdown table.
+device) divided by the kernel's median; --markdown prints a Markdown table. Runs with
+different thread counts (TRACKERZOO_BENCH_THREADS) are shown separately.
 """
 
 from __future__ import annotations
@@ -19,12 +20,14 @@ RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
 
 
 def newest_runs(root: Path) -> list[Path]:
-    """The newest saved JSON of every device folder under ``root``."""
+    """The newest saved JSON of every device folder under ``root`` and thread count."""
     runs = []
     for device_dir in sorted(p for p in root.iterdir() if p.is_dir()):
-        files = sorted(device_dir.rglob("*.json"), key=lambda p: p.name)
-        if files:
-            runs.append(files[-1])
+        newest: dict[object, Path] = {}
+        for path in sorted(device_dir.rglob("*.json"), key=lambda p: p.name):
+            threads = json.loads(path.read_text()).get("machine_info", {}).get("torch_threads")
+            newest[threads] = path
+        runs += [newest[t] for t in sorted(newest, key=str)]
     return runs
 
 
@@ -34,7 +37,7 @@ def rows_of(run: dict) -> list[dict]:
         info = bench.get("extra_info", {})
         if "op" not in info:
             continue
-        rows.append({**info, "median_ms": bench["stats"]["median"] * 1e3})
+        rows.append({**info, "median_ms": bench["stats"]["median"] * 1e3, "min_ms": bench["stats"]["min"] * 1e3})
     refs = {(r["op"], r["shape"], r["device"]): r["median_ms"] for r in rows if r["backend"] == "torch"}
     for r in rows:
         ref = refs.get((r["op"], r["shape"], r["device"]))
@@ -44,11 +47,13 @@ def rows_of(run: dict) -> list[dict]:
 
 
 def render(run: dict, markdown: bool) -> str:
-    header = ["op", "shape", "device", "backend", "median (ms)", "speed-up vs reference"]
+    header = ["op", "shape", "device", "backend", "median (ms)", "min (ms)", "speed-up vs reference"]
     lines = []
     for r in rows_of(run):
         speedup = "-" if r["speedup"] is None else f"{r['speedup']:.2f}x"
-        lines.append([r["op"], r["shape"], r["device"], r["backend"], f"{r['median_ms']:.3f}", speedup])
+        lines.append(
+            [r["op"], r["shape"], r["device"], r["backend"], f"{r['median_ms']:.3f}", f"{r['min_ms']:.3f}", speedup]
+        )
     if markdown:
         out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         out += ["| " + " | ".join(cells) + " |" for cells in lines]
@@ -70,8 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     for path in runs:
         run = json.loads(path.read_text())
         machine = run.get("machine_info", {})
-        print(f"{machine.get('device', '?')} ({path.name}, torch {machine.get('torch', '?')}, "
-              f"load at start {machine.get('loadavg_at_start', '?')})")
+        print(f"{machine.get('device', '?')}, {machine.get('torch_threads', '?')} threads ({path.name}, "
+              f"torch {machine.get('torch', '?')}, load average at start {machine.get('loadavg_at_start', '?')})")
         print(render(run, args.markdown))
         print()
     return 0

@@ -53,10 +53,12 @@ TZ_INLINE typename Simd<double, kBytes>::V exp_nonpos(typename Simd<double, kByt
   return under ? V{} : result;
 }
 
-// out[r][j] = sum_c a_r[c] * bt[c][j] for R rows (row pointers) and `cols` columns
-// (a multiple of 2 lanes-wide vectors); bt is "B transposed", row stride bt_stride.
+// out[r][j] = sum_c a_r[c] * bt[c][j] for R rows (row pointers) and `cols` columns (a
+// multiple of two vectors); bt is "B transposed", row stride bt_stride; out has row stride
+// out_stride.
 template <typename T, int kBytes, int R>
-TZ_INLINE void block_dot(const T* const* a, const T* bt, int64_t bt_stride, int64_t depth, int64_t cols, T* out) {
+TZ_INLINE void block_dot(const T* const* a, const T* bt, int64_t bt_stride, int64_t depth, int64_t cols, T* out,
+                         int64_t out_stride) {
   using S = Simd<T, kBytes>;
   using V = typename S::V;
   constexpr int L = S::kLanes;
@@ -75,8 +77,8 @@ TZ_INLINE void block_dot(const T* const* a, const T* bt, int64_t bt_stride, int6
     }
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
-      S::store(out + r * cols + j, acc[r][0]);
-      S::store(out + r * cols + j + L, acc[r][1]);
+      S::store(out + r * out_stride + j, acc[r][0]);
+      S::store(out + r * out_stride + j + L, acc[r][1]);
     }
   }
 }

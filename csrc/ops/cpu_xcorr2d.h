@@ -40,16 +40,21 @@ TZ_INLINE void xcorr_row_block(const T* src, int64_t stride, const T* ker, int64
 #pragma GCC unroll 2
       for (int q = 0; q < kNV; ++q) acc[r][q] = S::zero();
     }
-    for (int64_t u = 0; u < kh; ++u) {
-      const T* krow = ker + u * kw;
-      const T* srow = src + u * stride + j;
+    // Source row m feeds output row r through kernel row m - r: each source vector is loaded
+    // once per block and used by up to R accumulators.
+    for (int64_t m = 0; m < kh + R - 1; ++m) {
+      const T* srow = src + m * stride + j;
       for (int64_t v = 0; v < kw; ++v) {
-        const V kv = S::splat(krow[v]);
-        const T* s = srow + v;
+        V sv[kNV];
+#pragma GCC unroll 2
+        for (int q = 0; q < kNV; ++q) sv[q] = S::load(srow + v + q * kVW);
 #pragma GCC unroll 8
         for (int r = 0; r < R; ++r) {
+          const int64_t u = m - r;
+          if (u < 0 || u >= kh) continue;
+          const V kv = S::splat(ker[u * kw + v]);
 #pragma GCC unroll 2
-          for (int q = 0; q < kNV; ++q) acc[r][q] += kv * S::load(s + r * stride + q * kVW);
+          for (int q = 0; q < kNV; ++q) acc[r][q] += kv * sv[q];
         }
       }
     }
@@ -65,20 +70,25 @@ TZ_INLINE void xcorr_row_block(const T* src, int64_t stride, const T* ker, int64
 template <typename T, int kVecBytes, int kNV>
 TZ_INLINE void xcorr_plane(const T* scratch, int64_t stride, const T* ker, int64_t kh, int64_t kw, T* out,
                            int64_t out_h, int64_t out_w) {
-  constexpr int R = 4;
-  int64_t i = 0;
-  for (; i + R <= out_h; i += R) {
-    xcorr_row_block<T, kVecBytes, R, kNV>(scratch + i * stride, stride, ker, kh, kw, out + i * out_w, out_w, R);
+  constexpr int R = 5;
+  if (out_h < R) {
+    for (int64_t i = 0; i < out_h; ++i) {
+      xcorr_row_block<T, kVecBytes, 1, kNV>(scratch + i * stride, stride, ker, kh, kw, out + i * out_w, out_w, 1);
+    }
+    return;
   }
-  for (; i < out_h; ++i) {
-    xcorr_row_block<T, kVecBytes, 1, kNV>(scratch + i * stride, stride, ker, kh, kw, out + i * out_w, out_w, 1);
+  // Full blocks of R rows; the last block is shifted up to end at the last row (it recomputes
+  // a few rows with identical results) instead of running a slow single-row tail.
+  for (int64_t i0 = 0; i0 < out_h; i0 += R) {
+    const int64_t i = std::min<int64_t>(i0, out_h - R);
+    xcorr_row_block<T, kVecBytes, R, kNV>(scratch + i * stride, stride, ker, kh, kw, out + i * out_w, out_w, R);
   }
 }
 
 template <typename T, int kVecBytes>
 TZ_INLINE void xcorr_planes(XcorrPlanes<T> a, int64_t begin, int64_t end) {
   constexpr int kVW = Simd<T, kVecBytes>::kLanes;
-  constexpr int R = 4;
+  constexpr int R = 5;
   const int64_t rows = a.src_h + 2 * a.pad_y;
   const int64_t stride = a.src_w + 2 * a.pad_x + 2 * kVW;  // slack so the last block may overrun
   std::vector<T> scratch(static_cast<size_t>((rows + R) * stride), T(0));

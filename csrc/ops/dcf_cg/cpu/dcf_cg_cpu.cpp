@@ -35,79 +35,88 @@ struct FlatProblem {
   int64_t n, c, f, kh, kw, wp, len, plane;
 };
 
-// resp[n][f][t] = w_n * mask[t] * sum_{c,u,v} filt[f][c][u][v] * xpad[n][c][t + u * wp + v]
+// resp[f][t] = w_n * mask[t] * sum_{c,u,v} filt[f][c][u][v] * xpad[n][c][t + u * wp + v]
 template <typename T, int kVecBytes>
-TZ_INLINE void flat_forward(FlatProblem<T> a, const T* filt, T* resp, int64_t begin, int64_t end) {
+TZ_INLINE void forward_sample(const FlatProblem<T>& a, const T* filt, int64_t n, T* resp) {
   using S = cpu::Simd<T, kVecBytes>;
   using V = typename S::V;
   constexpr int L = S::kLanes;
   const int64_t taps = a.kh * a.kw;
-  for (int64_t n = begin; n < end; ++n) {
-    const V w = S::splat(a.weights[n]);
-    for (int64_t f = 0; f < a.f; ++f) {
-      T* out = resp + (n * a.f + f) * a.len;
-      for (int64_t t0 = 0; t0 < a.len; t0 += kChunks * L) {
-        V acc[kChunks];
+  const V w = S::splat(a.weights[n]);
+  for (int64_t f = 0; f < a.f; ++f) {
+    T* out = resp + f * a.len;
+    for (int64_t t0 = 0; t0 < a.len; t0 += kChunks * L) {
+      V acc[kChunks];
 #pragma GCC unroll 4
-        for (int q = 0; q < kChunks; ++q) acc[q] = S::zero();
-        for (int64_t c = 0; c < a.c; ++c) {
-          const T* xp = a.xpad + (n * a.c + c) * a.plane + t0;
-          const T* fk = filt + (f * a.c + c) * taps;
-          for (int64_t u = 0; u < a.kh; ++u) {
-            for (int64_t v = 0; v < a.kw; ++v) {
-              const V fv = S::splat(fk[u * a.kw + v]);
-              const T* s = xp + u * a.wp + v;
+      for (int q = 0; q < kChunks; ++q) acc[q] = S::zero();
+      for (int64_t c = 0; c < a.c; ++c) {
+        const T* xp = a.xpad + (n * a.c + c) * a.plane + t0;
+        const T* fk = filt + (f * a.c + c) * taps;
+        for (int64_t u = 0; u < a.kh; ++u) {
+          for (int64_t v = 0; v < a.kw; ++v) {
+            const V fv = S::splat(fk[u * a.kw + v]);
+            const T* s = xp + u * a.wp + v;
 #pragma GCC unroll 4
-              for (int q = 0; q < kChunks; ++q) acc[q] += fv * S::load(s + q * L);
-            }
+            for (int q = 0; q < kChunks; ++q) acc[q] += fv * S::load(s + q * L);
           }
         }
+      }
 #pragma GCC unroll 4
-        for (int q = 0; q < kChunks; ++q) {
-          S::store(out + t0 + q * L, acc[q] * w * S::load(a.mask + t0 + q * L));
-        }
+      for (int q = 0; q < kChunks; ++q) {
+        S::store(out + t0 + q * L, acc[q] * w * S::load(a.mask + t0 + q * L));
       }
     }
   }
 }
 
-TZ_MULTIVERSION(flat_forward)
-
-// grad[f][c][u][v] = sum_{n,t} resp[n][f][t] * xpad[n][c][t + u * wp + v], one channel per task.
+// grad[f][c][u][v] += sum_t resp[f][t] * xpad[n][c][t + u * wp + v]
 template <typename T, int kVecBytes>
-TZ_INLINE void flat_adjoint(FlatProblem<T> a, const T* resp, T* grad, int64_t begin, int64_t end) {
+TZ_INLINE void adjoint_sample(const FlatProblem<T>& a, const T* resp, int64_t n, T* grad) {
   using S = cpu::Simd<T, kVecBytes>;
   using V = typename S::V;
   constexpr int L = S::kLanes;
   constexpr int kTaps = 4;  // neighbouring v taps share each residual load
   const int64_t taps = a.kh * a.kw;
-  for (int64_t c = begin; c < end; ++c) {
-    for (int64_t f = 0; f < a.f; ++f) {
+  for (int64_t f = 0; f < a.f; ++f) {
+    const T* r = resp + f * a.len;
+    for (int64_t c = 0; c < a.c; ++c) {
       T* g = grad + (f * a.c + c) * taps;
-      for (int64_t i = 0; i < taps; ++i) g[i] = T(0);
-      for (int64_t n = 0; n < a.n; ++n) {
-        const T* r = resp + (n * a.f + f) * a.len;
-        const T* xp = a.xpad + (n * a.c + c) * a.plane;
-        for (int64_t u = 0; u < a.kh; ++u) {
-          for (int64_t v0 = 0; v0 < a.kw; v0 += kTaps) {
-            V acc[kTaps];
+      const T* xp = a.xpad + (n * a.c + c) * a.plane;
+      for (int64_t u = 0; u < a.kh; ++u) {
+        for (int64_t v0 = 0; v0 < a.kw; v0 += kTaps) {
+          V acc[kTaps];
 #pragma GCC unroll 4
-            for (int q = 0; q < kTaps; ++q) acc[q] = S::zero();
-            const T* s = xp + u * a.wp + v0;
-            for (int64_t t0 = 0; t0 < a.len; t0 += L) {
-              const V rv = S::load(r + t0);
+          for (int q = 0; q < kTaps; ++q) acc[q] = S::zero();
+          const T* s = xp + u * a.wp + v0;
+          for (int64_t t0 = 0; t0 < a.len; t0 += L) {
+            const V rv = S::load(r + t0);
 #pragma GCC unroll 4
-              for (int q = 0; q < kTaps; ++q) acc[q] += rv * S::load(s + t0 + q);
-            }
-            for (int q = 0; q < kTaps && v0 + q < a.kw; ++q) g[u * a.kw + v0 + q] += S::sum(acc[q]);
+            for (int q = 0; q < kTaps; ++q) acc[q] += rv * S::load(s + t0 + q);
           }
+          for (int q = 0; q < kTaps && v0 + q < a.kw; ++q) g[u * a.kw + v0 + q] += S::sum(acc[q]);
         }
       }
     }
   }
 }
 
-TZ_MULTIVERSION(flat_adjoint)
+// For samples [begin, end): grad += X_n^T r_n with r_n = W X_n filt (filt given) or the given
+// responses (filt null). Forward and adjoint of one sample run back to back, so the sample's
+// planes are still in cache for the second pass.
+template <typename T, int kVecBytes>
+TZ_INLINE void normal_samples(FlatProblem<T> a, const T* filt, const T* given, T* grad, int64_t begin, int64_t end) {
+  std::vector<T> local(static_cast<size_t>(given == nullptr ? a.f * a.len : 0));
+  for (int64_t n = begin; n < end; ++n) {
+    const T* resp = given + (given ? n * a.f * a.len : 0);
+    if (given == nullptr) {
+      forward_sample<T, kVecBytes>(a, filt, n, local.data());
+      resp = local.data();
+    }
+    adjoint_sample<T, kVecBytes>(a, resp, n, grad);
+  }
+}
+
+TZ_MULTIVERSION(normal_samples)
 
 // The normal-equation operator of one problem, with its buffers, in either implementation.
 template <typename T>
@@ -133,8 +142,7 @@ class NormalOperator {
   // out = A filt.
   void apply(const T* filt, T* out) {
     if (flat_) {
-      forward_flat(filt);
-      adjoint_flat(out);
+      run_flat(filt, nullptr, out);
     } else {
       const at::Tensor f = at::from_blob(const_cast<T*>(filt), {f_, c_, kh_, kw_}, x_.options());
       const at::Tensor resp = at::conv2d(x_, f, {}, 1, {ph_, pw_}) * weights_.view({-1, 1, 1, 1});
@@ -150,9 +158,8 @@ class NormalOperator {
       // Lay y out like a response: row stride Wp, zero on wrap-around columns, weighted.
       const at::Tensor yw = y.contiguous() * weights_.view({-1, 1, 1, 1});
       const at::Tensor padded = at::constant_pad_nd(yw, {0, wp_ - wo_}).reshape({n_, f_, ho_ * wp_});
-      at::Tensor flat = at::constant_pad_nd(padded, {0, len_ - ho_ * wp_}).contiguous();
-      std::memcpy(resp_.data(), flat.data_ptr<T>(), sizeof(T) * resp_.size());
-      adjoint_flat(out);
+      const at::Tensor flat = at::constant_pad_nd(padded, {0, len_ - ho_ * wp_}).contiguous();
+      run_flat(nullptr, flat.data_ptr<T>(), out);
     } else {
       adjoint_aten(y * weights_.view({-1, 1, 1, 1}), out);
     }
@@ -161,8 +168,12 @@ class NormalOperator {
  private:
   void build_flat(int64_t h, int64_t w) {
     len_ = cpu::round_up(ho_ * wp_, kFlatPad);
-    plane_ = cpu::round_up(len_ + (kh_ - 1) * wp_ + kw_ + kFlatPad, kFlatPad);
-    xpad_.assign(static_cast<size_t>(n_ * c_ * plane_), T(0));
+    // Planes are packed at their padded size: reads past a plane's end only feed masked-out
+    // (wrap-around or rounding) positions, where the residual is zero. The buffer's tail
+    // slack covers the last plane.
+    plane_ = (h + 2 * ph_) * wp_;
+    const int64_t slack = len_ - ho_ * wp_ + (kh_ - 1) * wp_ + kw_ + kFlatPad;
+    xpad_.assign(static_cast<size_t>(n_ * c_ * plane_ + slack), T(0));
     const T* src = x_.data_ptr<T>();
     T* dst = xpad_.data();
     const int64_t ph = ph_, pw = pw_, wp = wp_, plane = plane_;
@@ -175,23 +186,25 @@ class NormalOperator {
     });
     mask_.assign(static_cast<size_t>(len_), T(0));
     for (int64_t t = 0; t < ho_ * wp_; ++t) mask_[t] = (t % wp_) < wo_ ? T(1) : T(0);
-    resp_.assign(static_cast<size_t>(n_ * f_ * len_), T(0));
     problem_ = FlatProblem<T>{xpad_.data(), mask_.data(), weights_.data_ptr<T>(), n_, c_, f_, kh_, kw_, wp_,
                               len_, plane_};
   }
 
-  void forward_flat(const T* filt) {
-    const int64_t grain = std::max<int64_t>(1, (1 << 16) / std::max<int64_t>(1, f_ * len_ * c_ * kh_ * kw_));
+  // out = sum over samples of X_n^T r_n, with per-thread partial sums (no write races).
+  void run_flat(const T* filt, const T* given, T* out) {
+    const int64_t m = size();
+    const int64_t threads = at::get_num_threads();
+    partial_.assign(static_cast<size_t>(threads * m), T(0));
+    const int64_t grain = std::max<int64_t>(1, n_ / std::max<int64_t>(1, threads));
     at::parallel_for(0, n_, grain, [&](int64_t begin, int64_t end) {
-      flat_forward_dispatch<T>(problem_, filt, resp_.data(), begin, end);
+      T* mine = partial_.data() + at::get_thread_num() * m;
+      normal_samples_dispatch<T>(problem_, filt, given, mine, begin, end);
     });
-  }
-
-  void adjoint_flat(T* out) {
-    const int64_t grain = std::max<int64_t>(1, (1 << 16) / std::max<int64_t>(1, f_ * n_ * len_ * kh_ * kw_));
-    at::parallel_for(0, c_, grain, [&](int64_t begin, int64_t end) {
-      flat_adjoint_dispatch<T>(problem_, static_cast<const T*>(resp_.data()), out, begin, end);
-    });
+    std::fill(out, out + m, T(0));
+    for (int64_t t = 0; t < threads; ++t) {
+      const T* p = partial_.data() + t * m;
+      for (int64_t i = 0; i < m; ++i) out[i] += p[i];
+    }
   }
 
   void adjoint_aten(const at::Tensor& resp, T* out) {
@@ -205,7 +218,7 @@ class NormalOperator {
   T reg_;
   int64_t wp_ = 0, ho_ = 0, wo_ = 0, len_ = 0, plane_ = 0;
   bool flat_ = false;
-  std::vector<T> xpad_, mask_, resp_;
+  std::vector<T> xpad_, mask_, partial_;
   FlatProblem<T> problem_{};
 };
 

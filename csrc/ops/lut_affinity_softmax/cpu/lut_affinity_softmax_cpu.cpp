@@ -56,7 +56,8 @@ TZ_INLINE void lut_forward_tasks(LutForward<T> a, int64_t begin, int64_t end) {
     const T* vp = a.vp + b * a.kp * a.dp;
     for (int64_t j0 = 0; j0 < a.k; j0 += kKeyBlock) {
       const int64_t valid = std::min(kKeyBlock, a.k - j0);
-      cpu::block_dot<T, kVecBytes, kRows>(rows, kt + j0, a.kp, a.c, kKeyBlock, logits.data());
+      const int64_t cols = std::min(kKeyBlock, cpu::round_up(valid, 2 * L));  // skip all-padding columns
+      cpu::block_dot<T, kVecBytes, kRows>(rows, kt + j0, a.kp, a.c, cols, logits.data(), kKeyBlock);
       for (int r = 0; r < kRows; ++r) {
         T* s = logits.data() + r * kKeyBlock;
         V vmax = S::splat(kNegInf);
@@ -134,8 +135,10 @@ TZ_INLINE void lut_backward_query_tasks(LutBackwardQuery<T> a, int64_t begin, in
     std::fill(acc.begin(), acc.end(), T(0));
     for (int64_t j0 = 0; j0 < a.k; j0 += kKeyBlock) {
       const int64_t valid = std::min(kKeyBlock, a.k - j0);
-      cpu::block_dot<T, kVecBytes, kRows>(qrows, a.kt + b * a.c * a.kp + j0, a.kp, a.c, kKeyBlock, prob.data());
-      cpu::block_dot<T, kVecBytes, kRows>(grows, a.vt + b * a.d * a.kp + j0, a.kp, a.d, kKeyBlock, dprob.data());
+      const int64_t cols = std::min(kKeyBlock, cpu::round_up(valid, 2 * L));
+      cpu::block_dot<T, kVecBytes, kRows>(qrows, a.kt + b * a.c * a.kp + j0, a.kp, a.c, cols, prob.data(), kKeyBlock);
+      cpu::block_dot<T, kVecBytes, kRows>(grows, a.vt + b * a.d * a.kp + j0, a.kp, a.d, cols, dprob.data(),
+                                          kKeyBlock);
       for (int r = 0; r < kRows; ++r) {
         T* p = prob.data() + r * kKeyBlock;
         const T* dp = dprob.data() + r * kKeyBlock;
@@ -198,8 +201,10 @@ TZ_INLINE void lut_backward_key_tasks(LutBackwardKey<T> a, int64_t begin, int64_
     const T* delta = a.delta + b * a.np;
     for (int64_t i0 = 0; i0 < a.n; i0 += kKeyBlock) {
       const int64_t valid = std::min(kKeyBlock, a.n - i0);
-      cpu::block_dot<T, kVecBytes, kRows>(krows, a.qt + b * a.c * a.np + i0, a.np, a.c, kKeyBlock, prob.data());
-      cpu::block_dot<T, kVecBytes, kRows>(vrows, a.got + b * a.d * a.np + i0, a.np, a.d, kKeyBlock, dprob.data());
+      const int64_t cols = std::min(kKeyBlock, cpu::round_up(valid, 2 * L));
+      cpu::block_dot<T, kVecBytes, kRows>(krows, a.qt + b * a.c * a.np + i0, a.np, a.c, cols, prob.data(), kKeyBlock);
+      cpu::block_dot<T, kVecBytes, kRows>(vrows, a.got + b * a.d * a.np + i0, a.np, a.d, cols, dprob.data(),
+                                          kKeyBlock);
       for (int r = 0; r < kRows; ++r) {
         T* p = prob.data() + r * kKeyBlock;
         T* dp = dprob.data() + r * kKeyBlock;
