@@ -103,3 +103,13 @@ def test_dcf_shape_errors():
         ops.dcf_cg(x, torch.zeros(3, 1, 9, 9), w, f, 0.1, 1, -1)
     with pytest.raises(ValueError, match="padding"):
         ops.dcf_normal_apply(x, w, f, 0.1, -1)
+
+
+def test_dcf_auto_uses_the_differentiable_reference_when_grad_is_needed():
+    x = torch.randn(3, 2, 6, 6, dtype=torch.float64, requires_grad=True)
+    y, w = torch.randn(3, 1, 6, 6, dtype=torch.float64), torch.ones(3, dtype=torch.float64)
+    filt = torch.zeros(1, 2, 3, 3, dtype=torch.float64)
+    out = ops.dcf_cg(x, y, w, filt, 0.1, 1, 2)
+    assert out.requires_grad
+    (grad,) = torch.autograd.grad(out.sum(), x)
+    assert torch.isfinite(grad).all() and grad.abs().sum() > 0

@@ -122,6 +122,10 @@ def lut_affinity_softmax(
     return torch.ops.trackerzoo.lut_affinity_softmax(query, keys, values, float(scale))
 
 
+def _needs_grad(*tensors: torch.Tensor) -> bool:
+    return torch.is_grad_enabled() and any(t.requires_grad for t in tensors)
+
+
 def _check_dcf(x: torch.Tensor, sample_weights: torch.Tensor, filt: torch.Tensor, padding) -> tuple[int, int]:
     if x.dim() != 4 or filt.dim() != 4:
         raise ValueError(f"dcf ops need x [N, C, H, W] and filt [F, C, kh, kw], got {_shape(x)} and {_shape(filt)}")
@@ -154,6 +158,8 @@ def dcf_normal_apply(
     _check_dcf(x, sample_weights, filt, padding)
     sample_weights = sample_weights.to(x.dtype)
     chosen = resolve("dcf_normal_apply", backend, (x, sample_weights, filt))
+    if backend == "auto" and _needs_grad(x, sample_weights, filt):
+        chosen = "torch"  # the kernels are not differentiable; the reference is, through autograd
     if chosen == "torch":
         return ref.dcf_normal_apply(x, sample_weights, filt, reg, padding)
     return torch.ops.trackerzoo.dcf_normal_apply(
@@ -177,7 +183,8 @@ def dcf_cg(
     Minimises ``sum_n w_n ||conv2d(x_n, f, padding) - y_n||^2 + reg ||f||^2`` from ``filt``;
     ``x`` ``[N, C, H, W]``, ``y`` ``[N, F, Ho, Wo]``, ``sample_weights`` ``[N]``, ``filt``
     ``[F, C, kh, kw]``. No host synchronisation happens inside the iteration, and
-    ``num_iters = 0`` returns (a copy of) ``filt`` unchanged.
+    ``num_iters = 0`` returns (a copy of) ``filt`` unchanged. The kernels are not
+    differentiable: under ``"auto"``, inputs that require grad use the reference.
     """
     ho, wo = _check_dcf(x, sample_weights, filt, padding)
     if y.shape != (x.shape[0], filt.shape[0], ho, wo):
@@ -189,6 +196,8 @@ def dcf_cg(
         raise ValueError(f"num_iters must be >= 0, got {num_iters!r}")
     sample_weights = sample_weights.to(x.dtype)
     chosen = resolve("dcf_cg", backend, (x, y, sample_weights, filt))
+    if backend == "auto" and _needs_grad(x, y, sample_weights, filt):
+        chosen = "torch"  # the kernels are not differentiable; the reference is, through autograd
     if chosen == "torch":
         return ref.dcf_cg(x, y, sample_weights, filt, reg, padding, int(num_iters))
     return torch.ops.trackerzoo.dcf_cg(
