@@ -347,3 +347,19 @@ def test_dcf_normal_apply_is_symmetric_positive(backend):
     ag = ops.dcf_normal_apply(x, weights, g, 0.2, 2, backend=backend)
     torch.testing.assert_close((af * g).sum(), (f * ag).sum())
     assert (af * f).sum() > 0.2 * (f * f).sum()
+
+
+def test_dcf_cg_reference_never_synchronises_with_the_host(monkeypatch):
+    """No .item() / bool() on tensors inside the CG loop (required for CUDA-graph capture)."""
+
+    def forbidden(*_args, **_kwargs):
+        raise AssertionError("host synchronisation inside dcf_cg")
+
+    x, y = randn(4, 2, 6, 6), randn(4, 1, 6, 6, seed=1)
+    weights, filt = torch.ones(4, dtype=torch.float64), torch.zeros(1, 2, 3, 3, dtype=torch.float64)
+    monkeypatch.setattr(torch.Tensor, "item", forbidden)
+    monkeypatch.setattr(torch.Tensor, "__bool__", forbidden)
+    monkeypatch.setattr(torch.Tensor, "tolist", forbidden)
+    out = ops.dcf_cg(x, y, weights, filt, 0.1, 1, 3, backend="torch")
+    monkeypatch.undo()
+    assert torch.isfinite(out).all()
