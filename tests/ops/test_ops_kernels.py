@@ -363,3 +363,26 @@ def test_dcf_cg_reference_never_synchronises_with_the_host(monkeypatch):
     out = ops.dcf_cg(x, y, weights, filt, 0.1, 1, 3, backend="torch")
     monkeypatch.undo()
     assert torch.isfinite(out).all()
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("backend", ["torch", "cuda"])
+def test_dcf_cg_captures_in_a_cuda_graph(backend):
+    """A whole CG solve replays from a CUDA graph: nothing in it waits on the host."""
+    if backend != "torch" and backend not in ops.available_backends()["dcf_cg"]:
+        pytest.skip("CUDA kernel not built")
+    dev = torch.device("cuda")
+    x, y = randn(8, 4, 9, 9, dtype=torch.float32, device=dev), randn(8, 1, 10, 10, dtype=torch.float32, device=dev)
+    weights, filt = torch.full((8,), 0.125, device=dev), torch.zeros(1, 4, 4, 4, device=dev)
+    expected = ops.dcf_cg(x, y, weights, filt, 0.05, 2, 4, backend="torch")
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):
+        ops.dcf_cg(x, y, weights, filt, 0.05, 2, 4, backend=backend)  # warm-up (cuDNN plans)
+    torch.cuda.current_stream().wait_stream(side)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        out = ops.dcf_cg(x, y, weights, filt, 0.05, 2, 4, backend=backend)
+    graph.replay()
+    torch.cuda.synchronize()
+    close(out, expected, torch.float32)
