@@ -43,7 +43,8 @@ class CractParams:
     positive_iou: float = 0.7  # sampled box counts as positive above this IoU (MDNet rule)
     negative_iou: float = 0.3  # ... and as negative below this one
     hard_negative_pool: int = 4  # candidate negatives drawn per kept negative for hard mining
-    discriminator_reg: float = 0.1  # lambda of Eq. 8 (ATOM filter regularisation)
+    discriminator_reg: float = 0.1  # lambda of Eq. 8 for the fc layers (ATOM filter regularisation)
+    discriminator_conv_reg: float = 1e-4  # ... for the conv layer (ATOM projection regularisation)
     init_gauss_newton_iters: int = 6
     init_cg_iters: int = 10
     update_cg_iters: int = 5

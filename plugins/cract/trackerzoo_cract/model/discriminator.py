@@ -47,6 +47,12 @@ class Discriminator(nn.Module):
         fc = [self.fc1.weight, self.fc1.bias, self.fc2.weight, self.fc2.bias]
         return [self.conv.weight, self.conv.bias, *fc] if isinstance(samples, tuple) else fc
 
+    @staticmethod
+    def regularization(samples: PyramidFeatures | torch.Tensor, fc_reg: float, conv_reg: float) -> list[float]:
+        """Per-tensor weights of the L2 term of Eq. 8, aligned with ``fitted_parameters``."""
+        fc = [fc_reg] * 4
+        return [conv_reg, conv_reg, *fc] if isinstance(samples, tuple) else fc
+
     @torch.no_grad()
     def linearize(self, samples: PyramidFeatures | torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Scores ``[N]`` and their Jacobian ``[N, P]`` for ``fitted_parameters(samples)``."""

@@ -60,7 +60,8 @@ class OnlineDiscriminator:
         with torch.no_grad():
             features = tuple(level.detach() for level in self._pool(phi34, boxes))
         history = gauss_newton_fit(
-            self.network, features, labels, weights, reg=p.discriminator_reg,
+            self.network, features, labels, weights,
+            reg=self.network.regularization(features, p.discriminator_reg, p.discriminator_conv_reg),
             gauss_newton_iters=p.init_gauss_newton_iters, cg_iters=p.init_cg_iters, backend=p.ops_backend,
         )
         with torch.no_grad():

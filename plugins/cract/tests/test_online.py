@@ -1,0 +1,79 @@
+"""The online discriminator: Gauss-Newton/CG fits lower Eq. 8, memory windows, sampling rules."""
+
+from __future__ import annotations
+
+import torch
+
+from trackerzoo_cract.model import Discriminator
+from trackerzoo_cract.model.anchors import pairwise_iou
+from trackerzoo_cract.online.gauss_newton import gauss_newton_fit
+from trackerzoo_cract.online.memory import SampleSet, ShortLongMemory
+from trackerzoo_cract.online.sampling import negative_boxes, positive_boxes
+
+
+def _separable_samples(count: int, generator: torch.Generator):
+    """Pooled features whose mean channel value tells positives from negatives."""
+    labels = (torch.arange(count) % 4 == 0).float()
+    shift = (labels * 2 - 1).view(-1, 1, 1, 1)
+    levels = tuple(torch.randn(count, 8, s, s, generator=generator) + 0.7 * shift for s in (6, 3, 1))
+    weights = torch.where(labels > 0, 0.5 / labels.sum(), 0.5 / (count - labels.sum()))
+    return levels, labels, weights
+
+
+def test_first_frame_fit_of_all_layers_lowers_the_objective_every_step():
+    generator = torch.Generator().manual_seed(0)
+    torch.manual_seed(0)
+    discriminator = Discriminator(channels=8, positions=46, conv_channels=4, hidden=16)
+    samples, labels, weights = _separable_samples(120, generator)
+    reg = discriminator.regularization(samples, fc_reg=0.1, conv_reg=1e-4)
+    history = gauss_newton_fit(discriminator, samples, labels, weights, reg=reg, gauss_newton_iters=4, cg_iters=10,
+                               backend="torch")
+    assert len(history) == 5
+    # Plain Gauss-Newton has no line search: later steps may wobble, but the fit must hold.
+    assert history[1] < history[0]
+    assert max(history[1:]) < 0.5 * history[0]
+    scores = discriminator(samples)
+    assert scores[labels > 0].mean() > scores[labels == 0].mean() + 0.3
+
+
+def test_update_changes_only_the_fc_layers_and_lowers_the_objective():
+    generator = torch.Generator().manual_seed(1)
+    torch.manual_seed(1)
+    discriminator = Discriminator(channels=8, positions=46, conv_channels=4, hidden=16)
+    samples, labels, weights = _separable_samples(80, generator)
+    conv_before = discriminator.conv.weight.detach().clone()
+    fc_before = discriminator.fc1.weight.detach().clone()
+    projected = discriminator.project(samples).detach()
+    history = gauss_newton_fit(discriminator, projected, labels, weights, reg=0.1, gauss_newton_iters=1, cg_iters=5)
+    assert history[1] < history[0]
+    assert torch.equal(discriminator.conv.weight, conv_before)
+    assert not torch.equal(discriminator.fc1.weight, fc_before)
+
+
+def test_memory_keeps_positives_long_and_negatives_short():
+    memory = ShortLongMemory(long_term_frames=100, short_term_frames=20)
+    first = SampleSet(0, torch.zeros(3, 2), torch.tensor([1.0, 0.0, 0.0]))
+    memory.reset(first)
+    memory.add(SampleSet(10, torch.ones(2, 2), torch.tensor([1.0, 0.0])))
+    memory.add(SampleSet(40, torch.full((2, 2), 2.0), torch.tensor([1.0, 0.0])))
+    projected, labels, weights = memory.training_set(45)
+    # Positives of frames 0 (first frame, always), 10 and 40; negatives only from frame 40 (within 20).
+    assert labels.tolist() == [1.0, 1.0, 1.0, 0.0]
+    assert projected[-1].tolist() == [2.0, 2.0]
+    assert torch.isclose(weights[labels > 0].sum(), torch.tensor(0.5))
+    assert torch.isclose(weights[labels == 0].sum(), torch.tensor(0.5))
+    memory.add(SampleSet(130, torch.full((1, 2), 3.0), torch.tensor([1.0])))
+    projected, labels, _ = memory.training_set(130)
+    # Frame 10 has left the long-term window; no recent negatives: the first frame's are used.
+    assert labels.tolist() == [1.0, 1.0, 1.0, 0.0, 0.0]
+
+
+def test_sampled_boxes_respect_the_iou_rules():
+    generator = torch.Generator().manual_seed(5)
+    target = torch.tensor([127.5, 127.5, 40.0, 60.0])
+    positives = positive_boxes(target, 200, 0.7, generator)
+    negatives = negative_boxes(target, 1000, 0.3, 255.0, generator)
+    assert positives.shape == (200, 4) and negatives.shape == (1000, 4)
+    assert bool((pairwise_iou(positives, target[None]) >= 0.7).all())
+    assert bool((pairwise_iou(negatives, target[None]) < 0.3).all())
+    assert len({tuple(row.tolist()) for row in negatives}) > 900  # not padded by repetition
