@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import torch
-
 from trackerzoo_cract.model import Discriminator
 from trackerzoo_cract.model.anchors import pairwise_iou
 from trackerzoo_cract.online.gauss_newton import gauss_newton_fit

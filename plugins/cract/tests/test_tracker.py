@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from trackerzoo_cract import CractTracker
+
 import trackerzoo
 from trackerzoo.errors import NotInitializedError, WeightsNotFoundError
 from trackerzoo.registry import default_registry
-
-from trackerzoo_cract import CractTracker
 
 
 def _run(frames, boxes, **params):

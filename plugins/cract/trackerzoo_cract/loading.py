@@ -26,7 +26,8 @@ def manifest_name(variant: str) -> str:
 def training_hint(variant: str) -> str:
     return (
         f"train them with `trackerzoo make-dataset --out DATA ...` then `trackerzoo train cract --set data=DATA "
-        f"--set variant={variant} --out runs/cract_{variant}` and pass weights='runs/cract_{variant}/model.safetensors' "
+        f"--set variant={variant} --out runs/cract_{variant}` and pass "
+        f"weights='runs/cract_{variant}/model.safetensors' "
         f"(or install that file as weights/cract_{variant}.safetensors with a manifest entry; "
         f"see plugins/cract/README.md); weights=None gives an untrained network"
     )
