@@ -255,22 +255,44 @@ int64_t grain_for(int64_t work_per_task) {
   return std::max<int64_t>(1, (1 << 15) / std::max<int64_t>(1, work_per_task));
 }
 
+// Per batch item: keys transposed to [C, Kp] and values to [Kp, Dp], zero padded, written by
+// plain loops (cheaper than a chain of ATen pad/transpose/copy calls at tracking sizes).
+template <typename T>
+void pack_keys_values(const T* keys, const T* vals, int64_t b, int64_t k, int64_t c, int64_t d, int64_t kp,
+                      int64_t dp, T* kt, T* vp) {
+  at::parallel_for(0, b, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      T* kti = kt + i * c * kp;
+      T* vpi = vp + i * kp * dp;
+      std::fill(kti, kti + c * kp, T(0));
+      std::fill(vpi, vpi + kp * dp, T(0));
+      for (int64_t j = 0; j < k; ++j) {
+        const T* krow = keys + (i * k + j) * c;
+        for (int64_t ch = 0; ch < c; ++ch) kti[ch * kp + j] = krow[ch];
+        std::copy(vals + (i * k + j) * d, vals + (i * k + j + 1) * d, vpi + j * dp);
+      }
+    }
+  });
+}
+
 std::tuple<at::Tensor, at::Tensor> lut_forward_cpu(const at::Tensor& query_in, const at::Tensor& keys_in,
                                                    const at::Tensor& values_in, double scale) {
   check_inputs(query_in, keys_in, values_in);
-  const at::Tensor q = query_in.contiguous();
-  const int64_t b = q.size(0), n = q.size(1), c = q.size(2), k = keys_in.size(1), d = values_in.size(2);
+  const at::Tensor q = query_in.contiguous(), keys = keys_in.contiguous(), vals = values_in.contiguous();
+  const int64_t b = q.size(0), n = q.size(1), c = q.size(2), k = keys.size(1), d = vals.size(2);
   const int64_t kp = cpu::round_up(k, kKeyBlock), dp = cpu::round_up(std::max<int64_t>(d, 1), kPad);
-  const at::Tensor kt = transposed_padded(keys_in, kp);
-  const at::Tensor vp = padded(values_in, kp, dp);
   at::Tensor out = at::empty({b, n, d}, q.options());
   at::Tensor lse = at::empty({b, n}, q.options());
   if (b * n == 0) return {out, lse};
   const int64_t row_blocks = (n + kRows - 1) / kRows;
   AT_DISPATCH_FLOATING_TYPES(q.scalar_type(), "lut_affinity_softmax_cpu", [&] {
+    // ATen's CPU allocator caches blocks, so these scratch buffers do not page-fault per call.
+    at::Tensor kt = at::empty({b * c * kp}, q.options()), vp = at::empty({b * kp * dp}, q.options());
+    pack_keys_values<scalar_t>(keys.data_ptr<scalar_t>(), vals.data_ptr<scalar_t>(), b, k, c, d, kp, dp,
+                               kt.data_ptr<scalar_t>(), vp.data_ptr<scalar_t>());
     LutForward<scalar_t> a{q.data_ptr<scalar_t>(), kt.data_ptr<scalar_t>(), vp.data_ptr<scalar_t>(),
-                           out.data_ptr<scalar_t>(), lse.data_ptr<scalar_t>(), n, c, k, d, kp, dp,
-                           static_cast<scalar_t>(scale)};
+                           out.data_ptr<scalar_t>(),
+                           lse.data_ptr<scalar_t>(), n, c, k, d, kp, dp, static_cast<scalar_t>(scale)};
     at::parallel_for(0, b * row_blocks, grain_for(kRows * kp * (c + dp)), [&](int64_t begin, int64_t end) {
       lut_forward_tasks_dispatch<scalar_t>(a, begin, end);
     });
