@@ -216,3 +216,16 @@ def test_killed_run_resumes_to_identical_results(tracker_module, small_set, tmp_
         assert times.shape == (len(dataset[name]),) and np.isfinite(times).all()
     leftovers = [p.name for p in interrupted.rglob("*") if p.name.startswith(".")]
     assert leftovers == []
+
+
+def test_ray_executor_matches_local(tracker_module, small_set, tmp_path, monkeypatch):
+    ray = pytest.importorskip("ray")
+    # Ray workers are new interpreters: they find the test tracker through PYTHONPATH.
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(tracker_module), os.environ.get("PYTHONPATH", "")]))
+    local, remote = tmp_path / "local", tmp_path / "ray"
+    run_evaluation(_context(small_set, local), InlineExecutor(), progress=False)
+    run_evaluation(_context(small_set, remote), make_executor("ray"), progress=False)
+    for sequence in load_dataset("synthetic", small_set):
+        assert (results_io.box_result_path(remote, sequence.name).read_text()
+                == results_io.box_result_path(local, sequence.name).read_text())
+    ray.shutdown()
