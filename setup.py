@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import glob
 import os
+import sys
 
 from setuptools import setup
 
@@ -29,6 +30,12 @@ def _native_extensions() -> tuple[list, dict]:
     if os.environ.get("TRACKERZOO_FORCE_CPU_EXT", "0") == "1":
         with_cuda = False
     extra_compile_args = {"cxx": ["-O3", "-std=c++17"]}
+    extra_link_args: list[str] = []
+    if sys.platform.startswith("linux"):
+        # Without OpenMP, at::parallel_for runs serially and every CPU kernel is
+        # single-threaded; at run time libgomp resolves to the copy torch bundles.
+        extra_compile_args["cxx"].append("-fopenmp")
+        extra_link_args.append("-fopenmp")
     define_macros = []
     sources = list(cpp_sources)
     extension_type = cpp_extension.CppExtension
@@ -43,6 +50,7 @@ def _native_extensions() -> tuple[list, dict]:
         include_dirs=[os.path.join(root, "csrc")],
         define_macros=define_macros,
         extra_compile_args=extra_compile_args,
+        extra_link_args=extra_link_args,
     )
     build_ext = cpp_extension.BuildExtension.with_options(use_ninja=True)
     return [ext], {"build_ext": build_ext}
