@@ -51,7 +51,7 @@ class TrackerSpec:
     params: dict[str, Any] = field(default_factory=dict)
     variant: str | None = None
     weights: str | None = "default"
-    device: str = "cpu"
+    device: str = "auto"
 
     def build(self):
         if ":" not in self.name:

@@ -26,7 +26,7 @@ def register(subparsers) -> None:
     parser.add_argument("--param", action="append", metavar="KEY=VALUE", help="tracker parameter override")
     parser.add_argument("--variant", default=None)
     parser.add_argument("--weights", default="default")
-    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--device", default="auto", help="device for the tracker (auto, cpu, cuda, cuda:1 ...)")
     parser.add_argument("--sequences", nargs="*", default=None, help="only these sequence names")
     parser.add_argument("--plot", type=Path, default=None, help="plot path (default <out>/plot.png)")
     parser.add_argument("--json", action="store_true", help="print metrics as JSON instead of a table")
