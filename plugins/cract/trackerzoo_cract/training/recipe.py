@@ -49,6 +49,7 @@ class CractTrainSettings(TrainConfig):
     val_data: str = ""  # same form; empty = no validation
     backbone_lr_scale: float = 0.1
     freeze_backbone: bool = False  # keep the ImageNet backbone fixed (SiamRPN++ does for its first epochs)
+    init_weights: str = ""  # start from this CRACT weight file (e.g. a shorter run's model.safetensors)
     max_gap: int = 100  # frames between template and search
     negative_pair_probability: float = 0.2  # SiamRPN++: search crop from another sequence
     template_scale_jitter: float = 0.05
@@ -127,7 +128,8 @@ def parameter_groups(model: CractNet, *, backbone_lr_scale: float) -> list[dict[
 
 
 def _build_model(settings: CractTrainSettings) -> CractNet:
-    network = build_network(settings.variant, None, torch.device("cpu")).train()
+    weights = settings.init_weights or None
+    network = build_network(settings.variant, weights, torch.device("cpu")).train()
     if settings.freeze_backbone:
         network.features.backbone.requires_grad_(False)
     return network
