@@ -81,7 +81,16 @@ class VideoBackground:
         self._frames: list[np.ndarray] = []
         self._last: np.ndarray | None = None
         self._current_t = 0  # index of the frame held in self._last
-        first = self._read_next()
+        first = self._read_next(allow_end=True)
+        if first is None and self._start:
+            # Some containers (tree.avi) over-report their length, so a seek near the
+            # reported end lands past the real one: play from the clip's start instead.
+            capture.release()
+            capture = self._capture = cv2.VideoCapture(str(path))
+            self._start = 0
+            first = self._read_next(allow_end=True)
+        if first is None:
+            raise ValueError(f"background video {str(path)!r} yields no decodable frame")
         if self._buffered:
             self._frames.append(first)
             while (frame := self._read_next(allow_end=True)) is not None:
