@@ -92,6 +92,16 @@ def test_bad_parameters_and_variants_are_named():
         trackerzoo.create("cract", weights=None, gamma=0.5)
     with pytest.raises(ValueError, match="variant"):
         trackerzoo.create("cract", variant="vgg", weights=None)
+    with pytest.raises(ValueError, match="use_discriminator"):
+        trackerzoo.create("cract", weights=None, use_discriminator=2)
+
+
+def test_parameters_typed_as_text_are_converted():
+    """``--param use_discriminator=false`` must switch the discriminator off, not on."""
+    from trackerzoo_cract.params import CractParams
+
+    params = CractParams(use_discriminator="false", alpha="0.25", update_interval="5")
+    assert params.use_discriminator is False and params.alpha == 0.25 and params.update_interval == 5
 
 
 def test_missing_default_weights_say_how_to_train_them(tmp_path, monkeypatch):

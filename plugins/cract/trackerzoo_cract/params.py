@@ -10,6 +10,9 @@ so it is chosen by ``variant`` and not overridable per call.
 from __future__ import annotations
 
 import dataclasses
+import typing
+
+from trackerzoo.training.config import convert_value
 
 
 @dataclasses.dataclass
@@ -55,6 +58,15 @@ class CractParams:
     ops_backend: str = "auto"  # backend of trackerzoo.ops: "auto", "torch", "cpu" or "cuda"
 
     def __post_init__(self) -> None:
+        # Values typed on a command line arrive as text ("false", "0.3"): convert them to
+        # the field's type, so that "false" cannot silently mean True.
+        hints = typing.get_type_hints(type(self))
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if hints[field.name] is not str and isinstance(value, str):
+                setattr(self, field.name, convert_value(field.name, value, hints[field.name]))
+            elif hints[field.name] is bool and not isinstance(value, bool):
+                raise ValueError(f"{field.name} must be true or false, got {value!r}")
         for name in ("alpha", "beta", "window_influence", "lr", "positive_iou", "negative_iou", "nms_iou"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
