@@ -92,3 +92,22 @@ def test_demo_runs_on_the_bundled_clip(tmp_path, capsys):
     assert "FPS" in printed
     assert len((out / "boxes.txt").read_text().splitlines()) == 200
     assert (out / "contact_sheet.png").exists()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("false", False),
+        ("True", True),
+        ("off", False),
+        ("none", None),
+        ("0.5", 0.5),
+        ("3", 3),
+        ("(1, 2)", (1, 2)),
+        ("abc", "abc"),
+    ],
+)
+def test_override_values_parse_booleans_and_literals(text, expected):
+    from trackerzoo.cli.options import parse_overrides
+
+    assert parse_overrides([f"key={text}"]) == {"key": expected}

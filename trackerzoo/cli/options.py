@@ -16,15 +16,28 @@ def parse_box(text: str) -> tuple[float, float, float, float]:
         raise ValueError(f"--init must be x,y,w,h numbers, got {text!r}") from None
 
 
+# Shell-style spellings of booleans and None, so that ``--set use_x=false`` is False
+# rather than the (truthy) string "false".
+_WORDS = {"true": True, "false": False, "yes": True, "no": False, "on": True, "off": False, "none": None}
+
+
+def parse_value(text: str) -> object:
+    """A Python literal when ``text`` is one, a boolean/None word, else the text itself."""
+    word = text.strip().lower()
+    if word in _WORDS:
+        return _WORDS[word]
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
 def parse_overrides(items: list[str] | None) -> dict[str, object]:
-    """Parse repeated ``key=value`` options; values are Python literals when they parse as one."""
+    """Parse repeated ``key=value`` options."""
     overrides: dict[str, object] = {}
     for item in items or []:
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise ValueError(f"expected key=value, got {item!r}")
-        try:
-            overrides[key] = ast.literal_eval(value)
-        except (ValueError, SyntaxError):
-            overrides[key] = value
+        overrides[key] = parse_value(value)
     return overrides
