@@ -1,23 +1,18 @@
-"""With the shipped weights, CRACT follows a procedural target (skipped until they are shipped)."""
+"""With the shipped weights, CRACT follows a procedural target."""
 
 from __future__ import annotations
 
 import dataclasses
 
 import numpy as np
-import pytest
 
 import trackerzoo
 from trackerzoo.datasets.synthetic import DatasetSpec, SceneConfig, generate_sequence
-from trackerzoo.errors import WeightsNotFoundError
 from trackerzoo.geometry import box_iou_elementwise
 
 
 def test_shipped_weights_stay_on_a_moving_procedural_target():
-    try:
-        tracker = trackerzoo.create("cract", device="cpu")
-    except WeightsNotFoundError:
-        pytest.skip("cract_mobilenetv2.safetensors is not shipped yet (train it: see plugins/cract/README.md)")
+    tracker = trackerzoo.create("cract", device="cpu")  # the shipped weights: weights/cract_mobilenetv2
     spec = DatasetSpec(sequences=1, frames=(40, 40), seed=11, procedural=True,
                        config=dataclasses.replace(SceneConfig(), frame_size=(320, 240)))
     _scene, frames = generate_sequence(spec, 0)
