@@ -18,6 +18,7 @@ from pathlib import Path
 from safetensors.torch import load_file
 
 from trackerzoo.weights import ManifestEntry, save_safetensors, upsert_entry, weights_dir
+from trackerzoo.weights.manifest import count_parameters
 
 
 def main() -> None:
@@ -42,7 +43,7 @@ def main() -> None:
         name=args.name,
         file=file_name,
         sha256=sha256,
-        parameter_count=sum(t.numel() for t in state.values()),
+        parameter_count=count_parameters(state),
         tracker=args.tracker,
         variant=args.variant,
         backbone=args.backbone,

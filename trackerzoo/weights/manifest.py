@@ -128,6 +128,15 @@ def find_entry(name: str, path: Path | str | None = None) -> ManifestEntry | Non
     return None
 
 
+# Buffers that a state dict carries but that are not learned parameters.
+_BUFFER_SUFFIXES = ("running_mean", "running_var", "num_batches_tracked")
+
+
+def count_parameters(state_dict: dict) -> int:
+    """Learned parameters in ``state_dict`` (BatchNorm statistics excluded), as the manifest counts them."""
+    return sum(t.numel() for k, t in state_dict.items() if not k.endswith(_BUFFER_SUFFIXES))
+
+
 def upsert_entry(entry: ManifestEntry, path: Path | str | None = None) -> Path:
     """Add ``entry`` to the manifest, replacing an entry of the same name."""
     entries = [existing for existing in read_manifest(path) if existing.name != entry.name]
