@@ -7,27 +7,14 @@ so OpenCV's BGR never leaks past this module.
 from __future__ import annotations
 
 import glob
-import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
-
-
-def _natural_key(path: Path) -> list:
-    """Sort ``img2.jpg`` before ``img10.jpg`` as datasets number their frames."""
-    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", path.name)]
-
-
-def read_image_rgb(path: str | Path) -> np.ndarray:
-    """Read one image file as RGB ``uint8``."""
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if image is None:
-        raise ValueError(f"cannot read image file {str(path)!r}")
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+from trackerzoo.datasets.loaders.common import frame_files, natural_key
+from trackerzoo.datasets.sequence import IMAGE_SUFFIXES, read_image_rgb
 
 
 class FrameReader:
@@ -38,14 +25,12 @@ class FrameReader:
         self._images: list[Path] | None = None
         path = Path(self.source)
         if any(ch in self.source for ch in "*?["):
-            self._images = sorted((Path(p) for p in glob.glob(self.source)), key=_natural_key)
-            self._images = [p for p in self._images if p.suffix.lower() in IMAGE_SUFFIXES]
+            matches = sorted(glob.glob(self.source), key=lambda p: natural_key(Path(p).name))
+            self._images = [Path(p) for p in matches if Path(p).suffix.lower() in IMAGE_SUFFIXES]
             if not self._images:
                 raise ValueError(f"glob {self.source!r} matches no image files")
         elif path.is_dir():
-            self._images = sorted(
-                (p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES), key=_natural_key
-            )
+            self._images = frame_files(path)
             if not self._images:
                 raise ValueError(f"folder {self.source!r} holds no image files ({', '.join(sorted(IMAGE_SUFFIXES))})")
         elif path.is_file():

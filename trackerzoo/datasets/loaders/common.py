@@ -16,13 +16,13 @@ import numpy as np
 from trackerzoo.datasets.sequence import IMAGE_SUFFIXES
 from trackerzoo.evaluation.results_io import parse_number_line, read_box_file
 
-__all__ = ["frame_files", "image_size_of", "read_box_file", "read_flags", "read_index_png", "read_list",
+__all__ = ["frame_files", "image_size_of", "natural_key", "read_box_file", "read_flags", "read_index_png", "read_list",
            "read_properties", "require_dir", "require_file"]
 
 _DIGITS = re.compile(r"(\d+)")
 
 
-def _natural_key(name: str) -> list[object]:
+def natural_key(name: str) -> list[object]:
     """Sort ``2.jpg`` before ``10.jpg`` (TrackingNet numbers frames without padding)."""
     return [int(part) if part.isdigit() else part for part in _DIGITS.split(name)]
 
@@ -34,7 +34,7 @@ def frame_files(folder: str | os.PathLike) -> list[Path]:
         raise FileNotFoundError(f"frame folder {os.fspath(folder)!r} does not exist")
     names = [entry.name for entry in os.scandir(path)
              if entry.is_file() and Path(entry.name).suffix.lower() in IMAGE_SUFFIXES]
-    return [path / name for name in sorted(names, key=_natural_key)]
+    return [path / name for name in sorted(names, key=natural_key)]
 
 
 def require_dir(path: str | os.PathLike, what: str) -> Path:
