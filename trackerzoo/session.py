@@ -14,6 +14,7 @@ import numpy as np
 
 from trackerzoo.prediction import Prediction
 from trackerzoo.tracker import Tracker
+from trackerzoo.validation import mask_to_box
 
 
 @dataclasses.dataclass
@@ -47,12 +48,7 @@ def track_frames(
     start = time.perf_counter()
     tracker.initialize(first, box=init_box, mask=init_mask)
     seconds = [time.perf_counter() - start]
-    if init_box is not None:
-        first_box = tuple(float(v) for v in init_box)
-    else:
-        from trackerzoo.validation import mask_to_box
-
-        first_box = mask_to_box(init_mask.astype(bool))
+    first_box = tuple(float(v) for v in init_box) if init_box is not None else mask_to_box(init_mask.astype(bool))
     first_prediction = Prediction(box=first_box, score=1.0, mask=None if init_mask is None else init_mask.astype(bool))
     predictions = [first_prediction]
     if on_frame is not None:
