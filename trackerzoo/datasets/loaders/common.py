@@ -16,7 +16,8 @@ import numpy as np
 from trackerzoo.datasets.sequence import IMAGE_SUFFIXES
 from trackerzoo.evaluation.results_io import parse_number_line, read_box_file
 
-__all__ = ["frame_files", "image_size_of", "natural_key", "read_box_file", "read_flags", "read_index_png", "read_list",
+__all__ = ["boxes_for_frames", "frame_files", "image_size_of", "natural_key",
+           "read_box_file", "read_flags", "read_index_png", "read_list",
            "read_properties", "require_dir", "require_file"]
 
 _DIGITS = re.compile(r"(\d+)")
@@ -25,6 +26,21 @@ _DIGITS = re.compile(r"(\d+)")
 def natural_key(name: str) -> list[object]:
     """Sort ``2.jpg`` before ``10.jpg`` (TrackingNet numbers frames without padding)."""
     return [int(part) if part.isdigit() else part for part in _DIGITS.split(name)]
+
+
+def boxes_for_frames(given: np.ndarray, length: int, source: str) -> np.ndarray:
+    """Boxes for ``length`` frames from a box file that annotates all of them or only the first.
+
+    Test splits (TrackingNet) and user box files often give just the initial box; the
+    other frames are then unknown (NaN) rather than an error.
+    """
+    if len(given) == length:
+        return given
+    if len(given) == 1:
+        padded = np.full((length, 4), np.nan)
+        padded[0] = given[0]
+        return padded
+    raise ValueError(f"box file {source!r} has {len(given)} boxes for {length} frames")
 
 
 def frame_files(folder: str | os.PathLike) -> list[Path]:

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from trackerzoo.datasets import Dataset, Sequence, register_loader
-from trackerzoo.datasets.loaders.common import frame_files, read_box_file
+from trackerzoo.datasets.loaders.common import boxes_for_frames, frame_files, read_box_file
 from trackerzoo.datasets.sequence import VIDEO_SUFFIXES, VideoFileFrames
 
 BOX_FILE_NAMES = ("groundtruth.txt", "groundtruth_rect.txt")
@@ -52,14 +52,7 @@ def load_plain(root: Path, *, boxes: str | os.PathLike | None = None, name: str 
         length = len(sequence)
         if box_file is None:
             return np.full((length, 4), np.nan)
-        given = read_box_file(box_file)
-        if len(given) == length:
-            return given
-        if len(given) == 1:
-            padded = np.full((length, 4), np.nan)
-            padded[0] = given[0]
-            return padded
-        raise ValueError(f"box file {os.fspath(box_file)!r} has {len(given)} boxes for {length} frames")
+        return boxes_for_frames(read_box_file(box_file), length, os.fspath(box_file))
 
     sequence = Sequence(sequence_name, frames, load_boxes, attributes={"dataset": "plain", "source": str(root)})
     return Dataset(sequence_name, [sequence])

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from trackerzoo.datasets import Dataset, Sequence, register_loader
-from trackerzoo.datasets.loaders.common import frame_files, read_box_file, require_dir
+from trackerzoo.datasets.loaders.common import boxes_for_frames, frame_files, read_box_file, require_dir
 
 TRAIN_CHUNKS = tuple(f"TRAIN_{i}" for i in range(12))
 
@@ -29,15 +29,7 @@ def _trackingnet_sequence(chunk_dir: Path, video: str) -> Sequence:
 
     def boxes() -> np.ndarray:
         box_file = chunk_dir / "anno" / f"{video}.txt"
-        given = read_box_file(box_file)
-        length = len(frames())
-        if len(given) == length:
-            return given
-        if len(given) == 1:
-            padded = np.full((length, 4), np.nan)
-            padded[0] = given[0]
-            return padded
-        raise ValueError(f"{box_file} has {len(given)} boxes for {length} frames")
+        return boxes_for_frames(read_box_file(box_file), len(frames()), str(box_file))
 
     return Sequence(video, frames, boxes, attributes={"dataset": "trackingnet", "chunk": chunk_dir.name})
 
