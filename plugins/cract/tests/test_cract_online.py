@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import cv2
 import torch
 from trackerzoo_cract.model import Discriminator
 from trackerzoo_cract.model.anchors import pairwise_iou
 from trackerzoo_cract.online.gauss_newton import gauss_newton_fit
 from trackerzoo_cract.online.memory import SampleSet, ShortLongMemory
 from trackerzoo_cract.online.sampling import negative_boxes, positive_boxes
+
+import trackerzoo
+from trackerzoo.demo_data import DEMO_CLIP, DEMO_INIT_BOX
 
 
 def _separable_samples(count: int, generator: torch.Generator):
@@ -76,3 +80,33 @@ def test_sampled_boxes_respect_the_iou_rules():
     assert bool((pairwise_iou(positives, target[None]) >= 0.7).all())
     assert bool((pairwise_iou(negatives, target[None]) < 0.3).all())
     assert len({tuple(row.tolist()) for row in negatives}) > 900  # not padded by repetition
+
+
+def _first_frame_scores(frames, boxes, **params) -> tuple[torch.Tensor, torch.Tensor]:
+    """Scores of the fitted discriminator on fresh target and background boxes of the first frame."""
+    tracker = trackerzoo.create("cract", device="cpu", **params)
+    tracker.initialize(frames[0], boxes[0])
+    p = tracker.params
+    image = tracker._frame_tensor(frames[0])
+    search, scale = tracker._crop(image, tracker._template_side() * p.search_size / p.template_size, p.search_size)
+    phi34 = tracker.network.search_features(search).phi34
+    target = tracker._target_in_crop(scale, p.search_size)
+    generator = torch.Generator().manual_seed(99)  # boxes the fit has not seen
+    discriminator = tracker.discriminator
+    with torch.no_grad():
+        positives = discriminator.network(discriminator._pool(phi34, positive_boxes(target, 50, 0.7, generator)))
+        negatives = discriminator.network(discriminator._pool(phi34, negative_boxes(target, 200, 0.3, 255.0,
+                                                                                   generator)))
+    return positives, negatives
+
+
+def test_first_frame_fit_separates_fresh_target_boxes_from_background():
+    # Regression test on a real frame (the demo clip's first): with ATOM's lambda = 0.1 the
+    # fit collapsed to the all-zero scorer and ranked target boxes below background ones.
+    capture = cv2.VideoCapture(str(DEMO_CLIP))
+    ok, frame = capture.read()
+    capture.release()
+    assert ok
+    positives, negatives = _first_frame_scores([cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)], [DEMO_INIT_BOX])
+    assert positives.mean() > 0.7 and negatives.mean() < 0.2
+    assert positives.min() > negatives.mean()

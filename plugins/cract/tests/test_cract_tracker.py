@@ -22,7 +22,7 @@ def _run(frames, boxes, **params):
 def test_cract_and_its_recipe_are_registered_through_the_entry_point():
     names = {info.name: info for info in trackerzoo.list_trackers()}
     assert "cract" in names
-    assert names["cract"].variants == ("mobilenetv2", "r18")
+    assert names["cract"].variants == ("mobilenetv2", "r18", "mobilenetv2-single-level")
     assert names["cract"].default_variant == "mobilenetv2"
     assert names["cract"].distribution == "trackerzoo-cract"
     assert default_registry().recipes["cract"].tracker == "cract"
@@ -122,3 +122,14 @@ def test_weights_round_trip_through_a_safetensors_file(tmp_path):
     loaded = CractTracker(weights=str(path))
     for name, value in source.network.state_dict().items():
         assert torch.equal(loaded.network.state_dict()[name], value), name
+
+
+def test_weights_of_another_variant_name_the_variant(tmp_path):
+    from trackerzoo.weights import save_safetensors
+
+    single_level = CractTracker(variant="mobilenetv2-single-level", weights=None)
+    path = tmp_path / "single.safetensors"
+    save_safetensors(single_level.network.state_dict(), path, fp16=False)
+    with pytest.raises(ValueError, match=r"variant 'mobilenetv2'.*mobilenetv2-single-level"):
+        CractTracker(weights=str(path))
+    assert CractTracker(variant="mobilenetv2-single-level", weights=str(path)).network.pooling.positions == 36

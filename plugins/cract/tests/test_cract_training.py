@@ -78,3 +78,28 @@ def test_one_training_step_gives_finite_losses_and_trains_only_the_heads_when_fr
         assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in head.parameters())
     groups = recipe.parameter_groups(model)
     assert len(groups) == 1  # a frozen backbone gets no optimiser group
+
+
+def test_ablation_recipes_train_a_single_level_model_and_a_parallel_one(tiny_dataset, monkeypatch):
+    torch.manual_seed(0)
+    single = build_recipe({"data": str(tiny_dataset), "variant": "mobilenetv2-single-level", "batch_size": "2",
+                           "freeze_backbone": "true"})
+    model = single.build_model()
+    assert model.config.pyramid_levels == (6,) and model.pooling.positions == 36
+    batch = default_collate([single.train_data[i] for i in range(2)])
+    loss, _ = single.compute_loss(model, batch)
+    assert torch.isfinite(loss)
+
+    parallel = build_recipe({"data": str(tiny_dataset), "align_features": "false", "batch_size": "2",
+                             "freeze_backbone": "true"})
+    model = parallel.build_model()
+    seen = []
+    original = type(model).refine
+
+    def spy(self, *args, align=True, **kwargs):
+        seen.append(align)
+        return original(self, *args, align=align, **kwargs)
+
+    monkeypatch.setattr(type(model), "refine", spy)
+    loss, _ = parallel.compute_loss(model, batch)
+    assert torch.isfinite(loss) and seen == [False]

@@ -55,4 +55,10 @@ def build_network(variant: str, weights: str | Path | None, device: torch.device
             load_into(network, source)
         except WeightsNotFoundError as exc:
             raise WeightsNotFoundError(f"{exc} -- CRACT {variant} weights: {training_hint(variant)}") from exc
+        except ValueError as exc:
+            # Shapes differ between variants (e.g. the single-level ablation's heads).
+            raise ValueError(
+                f"{exc} -- built as variant {variant!r}; if the file was trained for another variant, "
+                f"pass variant=... (variants: {', '.join(MODEL_CONFIGS)})"
+            ) from exc
     return network.to(device).eval()

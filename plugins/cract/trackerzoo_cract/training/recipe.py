@@ -50,6 +50,9 @@ class CractTrainSettings(TrainConfig):
     backbone_lr_scale: float = 0.1
     freeze_backbone: bool = False  # keep the ImageNet backbone fixed (SiamRPN++ does for its first epochs)
     init_weights: str = ""  # start from this CRACT weight file (e.g. a shorter run's model.safetensors)
+    # Ablation (paper Table 7): False trains "parallel" refinement, the identifier seeing the
+    # unaligned proposal features; track such weights with align_features=False too.
+    align_features: bool = True
     max_gap: int = 100  # frames between template and search
     negative_pair_probability: float = 0.2  # SiamRPN++: search crop from another sequence
     template_scale_jitter: float = 0.05
@@ -101,7 +104,7 @@ def compute_loss(model: nn.Module, batch: dict[str, torch.Tensor], *, settings: 
     search_boxes = xywh_to_cxcywh(batch["search_box"].float())
     positive = batch["positive"] > 0.5
     sampler = ProposalSampling(search_boxes, positive, float(batch["search"].shape[-1]), rules)
-    outputs = model(batch["template"], template_boxes, batch["search"], sampler)
+    outputs = model(batch["template"], template_boxes, batch["search"], sampler, align=settings.align_features)
     targets = anchor_targets(outputs.anchors, search_boxes, positive, rules)
     rpn_classification, rpn_regression = rpn_losses(outputs, targets)
     regression, identification, accuracy = crac_losses(outputs, search_boxes, positive, rules.proposal_iou)
