@@ -229,3 +229,25 @@ def test_ray_executor_matches_local(tracker_module, small_set, tmp_path, monkeyp
         assert (results_io.box_result_path(remote, sequence.name).read_text()
                 == results_io.box_result_path(local, sequence.name).read_text())
     ray.shutdown()
+
+
+def test_run_labels_name_what_differs_from_the_defaults(tmp_path):
+    from trackerzoo.evaluation.runner_scoring import run_label
+
+    def record(name: str, **run) -> Path:
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "run.json").write_text(json.dumps({"tracker": "cract", "variant": None, "weights": "default",
+                                                     "params": {}, **run}))
+        return folder
+
+    assert run_label(record("plain")) == "cract"
+    assert run_label(record("ablated", params={"use_discriminator": False})) == "cract (use_discriminator=False)"
+    assert run_label(record("other", variant="mobilenetv2-single-level", weights="/runs/x/model.safetensors")) == (
+        "cract (variant=mobilenetv2-single-level, weights=model.safetensors)"
+    )
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "run.json").write_text("not json")
+    assert run_label(broken) == "broken"
+    assert run_label(tmp_path / "missing") == "missing"

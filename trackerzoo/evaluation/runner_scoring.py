@@ -38,14 +38,26 @@ class ScoredRun:
 
 
 def run_label(folder: Path) -> str:
-    """The tracker name recorded by the runner, else the folder name."""
+    """The tracker recorded by the runner, else the folder name.
+
+    Non-default variant, weights and parameters are appended, so that runs of one tracker
+    (an ablation table) stay apart in a comparison: ``cract (use_discriminator=False)``.
+    """
     record = folder / RUN_RECORD
-    if record.is_file():
-        try:
-            return str(json.loads(record.read_text())["tracker"])
-        except (ValueError, KeyError):
-            pass
-    return folder.name
+    if not record.is_file():
+        return folder.name
+    try:
+        run = json.loads(record.read_text())
+        name = str(run["tracker"])
+    except (ValueError, KeyError, TypeError):
+        return folder.name
+    details = []
+    if run.get("variant"):
+        details.append(f"variant={run['variant']}")
+    if run.get("weights") not in (None, "default"):
+        details.append(f"weights={Path(str(run['weights'])).name}")
+    details += [f"{key}={value}" for key, value in sorted((run.get("params") or {}).items())]
+    return f"{name} ({', '.join(details)})" if details else name
 
 
 def _image_size(sequence) -> tuple[int, int]:
