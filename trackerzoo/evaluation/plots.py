@@ -6,6 +6,7 @@ so plots render on headless machines and in worker processes without a display.
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,11 @@ def _pyplot():
     return plt
 
 
+def _legend_label(label: str, value: float) -> str:
+    """Long labels (ablation rows name their parameters) wrapped so both panels keep their width."""
+    return textwrap.fill(f"{label} [{value:.3f}]", width=42, subsequent_indent="  ")
+
+
 def plot_success_precision(runs, path: str | Path, title: str = "") -> Path:
     """Two panels: success (legend: AUC) and precision (legend: precision at 20 px)."""
     plt = _pyplot()
@@ -31,18 +37,18 @@ def plot_success_precision(runs, path: str | Path, title: str = "") -> Path:
     figure, (success_axis, precision_axis) = plt.subplots(1, 2, figsize=(11, 4.5))
     for run in sorted(usable, key=lambda r: -float(np.mean(r.success_curve))):
         auc = float(np.mean(run.success_curve))
-        success_axis.plot(SUCCESS_THRESHOLDS, run.success_curve, linewidth=2, label=f"{run.label} [{auc:.3f}]")
+        success_axis.plot(SUCCESS_THRESHOLDS, run.success_curve, linewidth=2, label=_legend_label(run.label, auc))
     for run in sorted(usable, key=lambda r: -float(r.precision_curve[PRECISION_AT])):
         value = float(run.precision_curve[PRECISION_AT])
         precision_axis.plot(PRECISION_THRESHOLDS, run.precision_curve, linewidth=2,
-                            label=f"{run.label} [{value:.3f}]")
+                            label=_legend_label(run.label, value))
     success_axis.set(xlabel="Overlap threshold", ylabel="Success rate", xlim=(0, 1), ylim=(0, 1),
                      title="Success plot (AUC)")
     precision_axis.set(xlabel="Location error threshold (px)", ylabel="Precision", xlim=(0, 50), ylim=(0, 1),
                        title="Precision plot (at 20 px)")
     for axis in (success_axis, precision_axis):
         axis.grid(alpha=0.3)
-        axis.legend(loc="lower left" if axis is success_axis else "lower right")
+        axis.legend(loc="lower left" if axis is success_axis else "lower right", fontsize="small")
     if title:
         figure.suptitle(title)
     figure.tight_layout()
@@ -58,10 +64,10 @@ def plot_eao(runs, path: str | Path, title: str = "") -> Path:
     figure, axis = plt.subplots(figsize=(6, 4.5))
     for run in usable:
         axis.plot(np.arange(len(run.eao_curve)), run.eao_curve, linewidth=2,
-                  label=f"{run.label} [{run.metrics.get('EAO', float('nan')):.3f}]")
+                  label=_legend_label(run.label, run.metrics.get("EAO", float("nan"))))
     axis.set(xlabel="Sequence length", ylabel="Expected overlap", ylim=(0, 1), title=title or "Expected overlap")
     axis.grid(alpha=0.3)
-    axis.legend()
+    axis.legend(fontsize="small")
     figure.tight_layout()
     return _save(figure, plt, path)
 
