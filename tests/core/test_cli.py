@@ -30,6 +30,14 @@ def test_list_json(capsys):
     assert {"csrt", "kcf", "mil"} <= names
 
 
+def test_list_table_keeps_its_columns_aligned(capsys):
+    assert main(["list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    # The distribution column starts at the same offset on every line, however long the variants.
+    starts = {line.index("trackerzoo-") for line in lines if "trackerzoo-" in line}
+    assert len(lines) >= 3 and len(starts) == 1
+
+
 def test_track_image_folder_writes_boxes_and_video(image_folder, tmp_path, capsys):
     out = tmp_path / "out"
     assert main(["track", str(image_folder), "--tracker", "csrt", "--init", "10,30,20,20", "--out", str(out)]) == 0

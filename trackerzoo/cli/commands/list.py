@@ -33,8 +33,8 @@ def run(args: argparse.Namespace) -> int:
     if not infos:
         print("no trackers installed (install a plugin, e.g. pip install 'trackerzoo[opencv]')")
         return 0
-    width = max(len(i.name) for i in infos)
-    for info in infos:
-        outputs = "+".join(sorted(info.outputs))
-        print(f"{info.name:<{width}}  {outputs:<8}  {','.join(info.variants):<20}  {info.distribution}  {info.paper}")
+    rows = [(i.name, "+".join(sorted(i.outputs)), ",".join(i.variants), i.distribution or "", i.paper) for i in infos]
+    widths = [max(len(row[column]) for row in rows) for column in range(4)]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row[:4], widths, strict=True)) + "  " + row[4])
     return 0
