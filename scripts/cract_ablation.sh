@@ -5,7 +5,7 @@
 # cract_mobilenetv2 weights (frozen ImageNet backbone, batch 8; stage 1: 1000 steps,
 # lr 1e-2, 48 sequences; stage 2: 1500 steps, lr 5e-3, 48 + 160 sequences), then stored
 # in fp16 like the shipped file and evaluated on all 60 zoo-synth-val sequences.
-# About 45 minutes of training per model and 15 of evaluation on 2 CPU cores.
+# About 30-45 minutes of training per model and 15 of evaluation on 2 CPU cores.
 #
 #   scripts/cract_ablation.sh [WORK_DIR]
 #
@@ -55,12 +55,14 @@ evaluate() {
 }
 
 make_data
+train full-seed1 seed=1                          # the spread between training runs
 train single-level variant=mobilenetv2-single-level
 train parallel align_features=false
 
 evaluate full                                   # the shipped weights
 evaluate no-discriminator --param use_discriminator=false
+evaluate full-seed1 --weights "$work/full-seed1/model_fp16.safetensors"
 evaluate single-level --variant mobilenetv2-single-level --weights "$work/single-level/model_fp16.safetensors"
-# The last evaluation prints the four rows in one table.
+# The last evaluation prints the five rows in one table.
 evaluate parallel --param align_features=false --weights "$work/parallel/model_fp16.safetensors" \
-    --compare "$work/eval/full" "$work/eval/no-discriminator" "$work/eval/single-level"
+    --compare "$work/eval/full" "$work/eval/full-seed1" "$work/eval/no-discriminator" "$work/eval/single-level"

@@ -244,8 +244,9 @@ def test_run_labels_name_what_differs_from_the_defaults(tmp_path):
     assert run_label(record("plain")) == "cract"
     assert run_label(record("ablated", params={"use_discriminator": False})) == "cract (use_discriminator=False)"
     assert run_label(record("other", variant="mobilenetv2-single-level", weights="/runs/x/model.safetensors")) == (
-        "cract (variant=mobilenetv2-single-level, weights=model.safetensors)"
+        "cract (variant=mobilenetv2-single-level, weights=x/model.safetensors)"
     )
+    assert run_label(record("named", weights="cract_mobilenetv2")) == "cract (weights=cract_mobilenetv2)"
     broken = tmp_path / "broken"
     broken.mkdir()
     (broken / "run.json").write_text("not json")

@@ -34,7 +34,11 @@ def plot_success_precision(runs, path: str | Path, title: str = "") -> Path:
     usable = [run for run in runs if run.success_curve is not None]
     if not usable:
         raise ValueError("no OPE curves to plot (VOT results are plotted with plot_eao)")
-    figure, (success_axis, precision_axis) = plt.subplots(1, 2, figsize=(11, 4.5))
+    # Long labels (ablation rows) would cover the curves: their legends go below the panels,
+    # in a taller figure so that the panels keep their size.
+    below = any(len(run.label) > 30 for run in usable)
+    height = 4.5 + (0.5 * len(usable) + 0.5 if below else 0.0)
+    figure, (success_axis, precision_axis) = plt.subplots(1, 2, figsize=(11, height))
     for run in sorted(usable, key=lambda r: -float(np.mean(r.success_curve))):
         auc = float(np.mean(run.success_curve))
         success_axis.plot(SUCCESS_THRESHOLDS, run.success_curve, linewidth=2, label=_legend_label(run.label, auc))
@@ -48,7 +52,10 @@ def plot_success_precision(runs, path: str | Path, title: str = "") -> Path:
                        title="Precision plot (at 20 px)")
     for axis in (success_axis, precision_axis):
         axis.grid(alpha=0.3)
-        axis.legend(loc="lower left" if axis is success_axis else "lower right", fontsize="small")
+        if below:
+            axis.legend(loc="upper center", bbox_to_anchor=(0.5, -0.15), fontsize="small")
+        else:
+            axis.legend(loc="lower left" if axis is success_axis else "lower right", fontsize="small")
     if title:
         figure.suptitle(title)
     figure.tight_layout()
@@ -75,6 +82,6 @@ def plot_eao(runs, path: str | Path, title: str = "") -> Path:
 def _save(figure, plt, path: str | Path) -> Path:
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(target, dpi=110)
+    figure.savefig(target, dpi=110, bbox_inches="tight")  # keeps legends placed outside the axes
     plt.close(figure)
     return target

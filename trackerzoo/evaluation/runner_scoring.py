@@ -55,7 +55,8 @@ def run_label(folder: Path) -> str:
     if run.get("variant"):
         details.append(f"variant={run['variant']}")
     if run.get("weights") not in (None, "default"):
-        details.append(f"weights={Path(str(run['weights'])).name}")
+        weights = Path(str(run["weights"]))  # folder and file: runs often name their file model.safetensors
+        details.append(f"weights={weights.parent.name}/{weights.name}" if weights.parent.name else f"weights={weights}")
     details += [f"{key}={value}" for key, value in sorted((run.get("params") or {}).items())]
     return f"{name} ({', '.join(details)})" if details else name
 
