@@ -40,10 +40,11 @@ train() {
     python - "$work/$name/stage2/model.safetensors" "$work/$name/model_fp16.safetensors" <<'PY'
 import sys
 
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 
-state = load_file(sys.argv[1])
-save_file({k: v.half() if v.is_floating_point() else v for k, v in state.items()}, sys.argv[2])
+from trackerzoo.weights import save_safetensors
+
+save_safetensors(load_file(sys.argv[1]), sys.argv[2], fp16=True)
 PY
 }
 

@@ -9,7 +9,7 @@ PAPER = "Heng Fan and Haibin Ling. CRACT: Cascaded Regression-Align-Classificati
 
 @hookimpl
 def trackerzoo_register_trackers(registry) -> None:
-    from trackerzoo_cract.params import ABLATION_VARIANTS
+    from trackerzoo_cract.params import MODEL_CONFIGS
     from trackerzoo_cract.tracker import CractTracker
 
     registry.add(
@@ -17,7 +17,7 @@ def trackerzoo_register_trackers(registry) -> None:
         CractTracker,
         paper=PAPER,
         outputs={"box"},
-        variants=("mobilenetv2", "r18", *ABLATION_VARIANTS),
+        variants=tuple(MODEL_CONFIGS),
         default_variant="mobilenetv2",
         description="Siamese RPN + cascaded regression-align-classification with an online discriminator",
     )

@@ -117,19 +117,17 @@ _MOBILENETV2 = ModelConfig(
 )
 
 MODEL_CONFIGS: dict[str, ModelConfig] = {
+    # Our default: MobileNetV2 (dilated, stride 8), narrower heads so that it trains on a CPU.
+    "mobilenetv2": _MOBILENETV2,
     # The paper's backbone: ResNet-18, layer3 and layer4 dilated to stride 8.
     "r18": ModelConfig(
         backbone="resnet18", block3="layer3", block4="layer4",
         neck_channels=256, fused_channels=256, head_conv_channels=128, head_hidden=256,
         discriminator_conv_channels=8, discriminator_hidden=32,
     ),
-    # Our default: MobileNetV2 (dilated, stride 8), narrower heads so that it trains on a CPU.
-    "mobilenetv2": _MOBILENETV2,
     # Ablation (paper Table 7, "PRoIAlign"): one 6x6 RoIAlign level instead of the 6/3/1 pyramid.
     # No shipped weights: trained only to measure what the pyramid brings.
     "mobilenetv2-single-level": dataclasses.replace(_MOBILENETV2, pyramid_levels=(6,)),
 }
-
-ABLATION_VARIANTS: tuple[str, ...] = ("mobilenetv2-single-level",)
 
 WEIGHTS_FILES: dict[str, str] = {"mobilenetv2": "cract_mobilenetv2.safetensors"}

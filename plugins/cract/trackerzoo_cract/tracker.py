@@ -22,6 +22,7 @@ from trackerzoo.sampling import sample_patches, siamese_crop_side
 from trackerzoo_cract.loading import build_network
 from trackerzoo_cract.model import TemplateEmbedding
 from trackerzoo_cract.model.anchors import decode, non_maximum_suppression, pairwise_iou
+from trackerzoo_cract.model.features import FeatureMaps
 from trackerzoo_cract.model.heads import Identifier
 from trackerzoo_cract.online.discriminator_learner import OnlineDiscriminator
 from trackerzoo_cract.params import CractParams
@@ -65,6 +66,12 @@ class CractTracker(Tracker):
         w, h = self.state.size * scale
         return torch.tensor([crop_size / 2.0, crop_size / 2.0, w, h], dtype=torch.float32, device=self.device)
 
+    def _search_features(self, image: torch.Tensor) -> tuple[FeatureMaps, float]:
+        """Features of the search region around the current state, and its crop scale (Alg. 1, lines 4-5)."""
+        p = self.params
+        search, scale = self._crop(image, self._template_side() * p.search_size / p.template_size, p.search_size)
+        return self.network.search_features(search), scale
+
     def _template_side(self) -> float:
         p = self.params
         return float(siamese_crop_side(torch.tensor(self.state.size, dtype=torch.float64), p.context_amount,
@@ -87,14 +94,13 @@ class CractTracker(Tracker):
             template, self._target_in_crop(template_scale, p.template_size)[None]
         )
 
-        search, search_scale = self._crop(image, template_side * p.search_size / p.template_size, p.search_size)
-        phi34 = self.network.search_features(search).phi34
+        maps, search_scale = self._search_features(image)
         self.discriminator = OnlineDiscriminator(
             self.config, p, self.network.pooling, self.device, self.generator
         )
         if p.use_discriminator:
             self.discriminator_history = self.discriminator.initialize(
-                phi34, self._target_in_crop(search_scale, p.search_size).cpu(), float(p.search_size)
+                maps.phi34, self._target_in_crop(search_scale, p.search_size).cpu(), float(p.search_size)
             )
 
     # -- Algorithm 1, lines 4-12 -----------------------------------------------------------
@@ -105,9 +111,7 @@ class CractTracker(Tracker):
         image = self._frame_tensor(frame)
 
         # Lines 4-5: search region around b_{t-1}, its features.
-        search_side = self._template_side() * p.search_size / p.template_size
-        search, scale = self._crop(image, search_side, p.search_size)
-        maps = self.network.search_features(search)
+        maps, scale = self._search_features(image)
         previous = self._target_in_crop(scale, p.search_size)
 
         # Line 6: proposals from the RPN.
