@@ -86,7 +86,7 @@ def _first_frame_scores(frames, boxes, **params) -> tuple[torch.Tensor, torch.Te
     """Scores of the fitted discriminator on fresh target and background boxes of the first frame."""
     tracker = trackerzoo.create("cract", device="cpu", **params)
     tracker.initialize(frames[0], boxes[0])
-    maps, scale = tracker._search_features(tracker._frame_tensor(frames[0]))
+    maps, scale, _ = tracker._search_features(tracker._frame_tensor(frames[0]))
     phi34 = maps.phi34
     target = tracker._target_in_crop(scale, tracker.params.search_size)
     generator = torch.Generator().manual_seed(99)  # boxes the fit has not seen
@@ -108,3 +108,27 @@ def test_first_frame_fit_separates_fresh_target_boxes_from_background():
     positives, negatives = _first_frame_scores([cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)], [DEMO_INIT_BOX])
     assert positives.mean() > 0.7 and negatives.mean() < 0.2
     assert positives.min() > negatives.mean()
+
+
+def test_first_frame_negatives_come_from_the_wider_region(procedural_clip, monkeypatch):
+    # MDNet draws first-frame negatives from the whole image; init_region_factor sets how
+    # far around the target that region reaches (in search regions, at the search scale).
+    import trackerzoo_cract.online.discriminator_learner as learner
+
+    regions = []
+
+    def recording(target, count, max_iou, region_size, generator):
+        regions.append((target.clone(), region_size))
+        return negative_boxes(target, count, max_iou, region_size, generator)
+
+    monkeypatch.setattr(learner, "negative_boxes", recording)
+    frames, boxes = procedural_clip
+    for factor in (1.0, 2.0):
+        tracker = trackerzoo.create("cract", device="cpu", init_region_factor=factor)
+        tracker.initialize(frames[0], tuple(boxes[0]))
+    (target_1, region_1), (target_2, region_2) = regions
+    assert region_1 == 255.0 and region_2 == 510.0
+    # Same scale, wider crop: the target keeps its size and sits at the centre of each region.
+    assert torch.allclose(target_1[2:], target_2[2:])
+    assert torch.allclose(target_1[:2], torch.tensor([127.5, 127.5]))
+    assert torch.allclose(target_2[:2], torch.tensor([255.0, 255.0]))

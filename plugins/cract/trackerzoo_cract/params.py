@@ -27,6 +27,7 @@ class CractParams:
     num_proposals: int = 10
     pre_nms_top_k: int = 60  # our choice: anchors kept before NMS
     nms_iou: float = 0.6  # our choice: the paper does not give the NMS threshold
+    proposal_window_influence: float = 0.0  # cosine window when picking the N proposals (README: none)
     # SiamRPN++ penalties and smoothing (notes, section 2).
     penalty_k: float = 0.05
     window_influence: float = 0.42
@@ -40,6 +41,11 @@ class CractParams:
     # Online discriminator (paper, section 3.4; optimiser settings from ATOM, notes section 2).
     update_interval: int = 10  # K
     init_positives: int = 200
+    # Side of the first-frame sampling region, in search regions. MDNet draws half of its
+    # first-frame negatives from the whole image, so that the other objects of the scene
+    # (the distractors the target will later meet) are known as background from the
+    # start; 1.0 restricts the negatives to the search region.
+    init_region_factor: float = 2.0
     init_negatives: int = 1000
     update_positives: int = 50
     update_negatives: int = 200
@@ -71,7 +77,8 @@ class CractParams:
                 setattr(self, field.name, convert_value(field.name, value, hints[field.name]))
             elif hints[field.name] is bool and not isinstance(value, bool):
                 raise ValueError(f"{field.name} must be true or false, got {value!r}")
-        for name in ("alpha", "beta", "window_influence", "lr", "positive_iou", "negative_iou", "nms_iou"):
+        for name in ("alpha", "beta", "window_influence", "proposal_window_influence", "lr", "positive_iou",
+                     "negative_iou", "nms_iou"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must lie in [0, 1], got {value!r}")
@@ -80,6 +87,8 @@ class CractParams:
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if not 1.0 <= self.init_region_factor <= 4.0:
+            raise ValueError(f"init_region_factor must lie in [1, 4], got {self.init_region_factor!r}")
         if self.search_size <= self.template_size:
             raise ValueError(f"search_size ({self.search_size}) must exceed template_size ({self.template_size})")
         if self.ops_backend not in ("auto", "torch", "cpu", "cuda"):

@@ -1,9 +1,10 @@
 """CRACT tracking (Algorithm 1 of the paper).
 
     initialize:  crop template z around b_1 -> phi_34(z), f_init, RPN kernels
-                 crop search region around b_1 -> fit the discriminator (200 pos / 1000 neg)
+                 crop a region of init_region_factor search regions around b_1 -> fit the
+                 discriminator (200 pos / 1000 neg; negatives from the whole region, as MDNet)
     track:       crop search region x around b_{t-1} -> phi_4(x), phi_34(x)
-                 RPN -> SiamRPN++ penalties -> NMS -> N proposals p_i with coarse scores c_i
+                 RPN -> size/aspect penalty -> NMS -> N proposals p_i with coarse scores c_i
                  CRAC: f_i -> r_i (Eq. 3) -> p~_i (Eq. 4) -> f~_i (Eq. 5) -> nu~_i, tau~_i -> s~_i (Eq. 9)
                  rank beta * s~_i + (1 - beta) * c_i (Eq. 10) with the SiamRPN++ penalty and window
                  smooth the size, map back to the frame
@@ -66,11 +67,16 @@ class CractTracker(Tracker):
         w, h = self.state.size * scale
         return torch.tensor([crop_size / 2.0, crop_size / 2.0, w, h], dtype=torch.float32, device=self.device)
 
-    def _search_features(self, image: torch.Tensor) -> tuple[FeatureMaps, float]:
-        """Features of the search region around the current state, and its crop scale (Alg. 1, lines 4-5)."""
+    def _search_features(self, image: torch.Tensor, factor: float = 1.0) -> tuple[FeatureMaps, float, int]:
+        """Features of the search region around the current state, its crop scale and size (Alg. 1, lines 4-5).
+
+        ``factor`` > 1 widens the region at the same scale (the first frame's sampling region).
+        """
         p = self.params
-        search, scale = self._crop(image, self._template_side() * p.search_size / p.template_size, p.search_size)
-        return self.network.search_features(search), scale
+        size = round(p.search_size * factor)
+        side = self._template_side() * size / p.template_size
+        search, scale = self._crop(image, side, size)
+        return self.network.search_features(search), scale, size
 
     def _template_side(self) -> float:
         p = self.params
@@ -94,13 +100,13 @@ class CractTracker(Tracker):
             template, self._target_in_crop(template_scale, p.template_size)[None]
         )
 
-        maps, search_scale = self._search_features(image)
         self.discriminator = OnlineDiscriminator(
             self.config, p, self.network.pooling, self.device, self.generator
         )
         if p.use_discriminator:
+            maps, region_scale, region_size = self._search_features(image, p.init_region_factor)
             self.discriminator_history = self.discriminator.initialize(
-                maps.phi34, self._target_in_crop(search_scale, p.search_size).cpu(), float(p.search_size)
+                maps.phi34, self._target_in_crop(region_scale, region_size).cpu(), float(region_size)
             )
 
     # -- Algorithm 1, lines 4-12 -----------------------------------------------------------
@@ -111,7 +117,7 @@ class CractTracker(Tracker):
         image = self._frame_tensor(frame)
 
         # Lines 4-5: search region around b_{t-1}, its features.
-        maps, scale = self._search_features(image)
+        maps, scale, _ = self._search_features(image)
         previous = self._target_in_crop(scale, p.search_size)
 
         # Line 6: proposals from the RPN.
@@ -155,7 +161,10 @@ class CractTracker(Tracker):
         return float((score_size - 1) * self.config.stride)
 
     def _proposals(self, maps, previous: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Top-N proposals after NMS, ranked by the SiamRPN++-penalised coarse score; returns (boxes, c_i)."""
+        """Top-N proposals after NMS, ranked by the size-penalised coarse score; returns (boxes, c_i).
+
+        The cosine window joins the ranking only if ``proposal_window_influence`` > 0 (README).
+        """
         p = self.params
         rpn = self.network.propose(self.template.kernels, maps)
         score_size = rpn.scores.shape[-1]
@@ -164,7 +173,7 @@ class CractTracker(Tracker):
         boxes = decode(rpn.flat_offsets()[0], anchors)
         penalty = size_change_penalty(boxes[:, 2:], previous[2:], p.penalty_k)
         window = cosine_window_at(anchors[:, :2], p.search_size, float((score_size - 1) * self.config.stride))
-        ranked = scores * penalty * (1.0 - p.window_influence) + window * p.window_influence
+        ranked = scores * penalty * (1.0 - p.proposal_window_influence) + window * p.proposal_window_influence
         top = torch.topk(ranked, min(p.pre_nms_top_k, ranked.numel())).indices
         kept = top[non_maximum_suppression(boxes[top], ranked[top], p.nms_iou, p.num_proposals)]
         return boxes[kept], scores[kept]
