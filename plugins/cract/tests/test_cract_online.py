@@ -86,7 +86,7 @@ def _first_frame_scores(frames, boxes, **params) -> tuple[torch.Tensor, torch.Te
     """Scores of the fitted discriminator on fresh target and background boxes of the first frame."""
     tracker = trackerzoo.create("cract", device="cpu", **params)
     tracker.initialize(frames[0], boxes[0])
-    maps, scale, _ = tracker._search_features(tracker._frame_tensor(frames[0]))
+    maps, scale = tracker._search_features(tracker._frame_tensor(frames[0]))
     phi34 = maps.phi34
     target = tracker._target_in_crop(scale, tracker.params.search_size)
     generator = torch.Generator().manual_seed(99)  # boxes the fit has not seen

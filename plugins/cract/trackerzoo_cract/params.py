@@ -13,6 +13,7 @@ import dataclasses
 import typing
 
 from trackerzoo.training.config import convert_value
+from trackerzoo_cract.online.augmentation import parse_views
 
 
 @dataclasses.dataclass
@@ -46,6 +47,9 @@ class CractParams:
     # (the distractors the target will later meet) are known as background from the
     # start; 1.0 restricts the negatives to the search region.
     init_region_factor: float = 2.0
+    # Augmented copies of the first-frame region that share the first fit's samples
+    # (ATOM): comma-separated from "flip" (mirror image) and "blur" (three Gaussian blurs).
+    init_augmentations: str = ""
     init_negatives: int = 1000
     update_positives: int = 50
     update_negatives: int = 200
@@ -87,6 +91,7 @@ class CractParams:
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        parse_views(self.init_augmentations)  # raises ValueError naming an unknown view
         if not 1.0 <= self.init_region_factor <= 4.0:
             raise ValueError(f"init_region_factor must lie in [1, 4], got {self.init_region_factor!r}")
         if self.search_size <= self.template_size:

@@ -2,7 +2,8 @@
 
     initialize:  crop template z around b_1 -> phi_34(z), f_init, RPN kernels
                  crop a region of init_region_factor search regions around b_1 -> fit the
-                 discriminator (200 pos / 1000 neg; negatives from the whole region, as MDNet)
+                 discriminator (200 pos / 1000 neg; negatives from the whole region, as MDNet;
+                 shared with augmented copies of the region, as ATOM)
     track:       crop search region x around b_{t-1} -> phi_4(x), phi_34(x)
                  RPN -> size/aspect penalty -> NMS -> N proposals p_i with coarse scores c_i
                  CRAC: f_i -> r_i (Eq. 3) -> p~_i (Eq. 4) -> f~_i (Eq. 5) -> nu~_i, tau~_i -> s~_i (Eq. 9)
@@ -25,6 +26,7 @@ from trackerzoo_cract.model import TemplateEmbedding
 from trackerzoo_cract.model.anchors import decode, non_maximum_suppression, pairwise_iou
 from trackerzoo_cract.model.features import FeatureMaps
 from trackerzoo_cract.model.heads import Identifier
+from trackerzoo_cract.online.augmentation import first_frame_views, parse_views
 from trackerzoo_cract.online.discriminator_learner import OnlineDiscriminator
 from trackerzoo_cract.params import CractParams
 from trackerzoo_cract.selection import cosine_window_at, size_change_penalty
@@ -67,16 +69,20 @@ class CractTracker(Tracker):
         w, h = self.state.size * scale
         return torch.tensor([crop_size / 2.0, crop_size / 2.0, w, h], dtype=torch.float32, device=self.device)
 
-    def _search_features(self, image: torch.Tensor, factor: float = 1.0) -> tuple[FeatureMaps, float, int]:
-        """Features of the search region around the current state, its crop scale and size (Alg. 1, lines 4-5).
+    def _region_crop(self, image: torch.Tensor, factor: float = 1.0) -> tuple[torch.Tensor, float, int]:
+        """The search region around the current state, its crop scale and size.
 
         ``factor`` > 1 widens the region at the same scale (the first frame's sampling region).
         """
         p = self.params
         size = round(p.search_size * factor)
-        side = self._template_side() * size / p.template_size
-        search, scale = self._crop(image, side, size)
-        return self.network.search_features(search), scale, size
+        crop, scale = self._crop(image, self._template_side() * size / p.template_size, size)
+        return crop, scale, size
+
+    def _search_features(self, image: torch.Tensor) -> tuple[FeatureMaps, float]:
+        """Features of the search region around the current state and its crop scale (Alg. 1, lines 4-5)."""
+        search, scale, _ = self._region_crop(image)
+        return self.network.search_features(search), scale
 
     def _template_side(self) -> float:
         p = self.params
@@ -104,9 +110,11 @@ class CractTracker(Tracker):
             self.config, p, self.network.pooling, self.device, self.generator
         )
         if p.use_discriminator:
-            maps, region_scale, region_size = self._search_features(image, p.init_region_factor)
+            region, region_scale, region_size = self._region_crop(image, p.init_region_factor)
+            views = first_frame_views(region, parse_views(p.init_augmentations))
             self.discriminator_history = self.discriminator.initialize(
-                maps.phi34, self._target_in_crop(region_scale, region_size).cpu(), float(region_size)
+                [self.network.search_features(view).phi34 for view in views],
+                self._target_in_crop(region_scale, region_size).cpu(), float(region_size),
             )
 
     # -- Algorithm 1, lines 4-12 -----------------------------------------------------------
@@ -117,7 +125,7 @@ class CractTracker(Tracker):
         image = self._frame_tensor(frame)
 
         # Lines 4-5: search region around b_{t-1}, its features.
-        maps, scale, _ = self._search_features(image)
+        maps, scale = self._search_features(image)
         previous = self._target_in_crop(scale, p.search_size)
 
         # Line 6: proposals from the RPN.

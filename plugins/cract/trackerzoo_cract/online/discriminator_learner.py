@@ -1,7 +1,8 @@
 """The discriminator's life during a sequence: first-frame fit, sample collection, updates.
 
-- First frame: 200 positives and 1000 negatives around the target; all layers (conv and
-  fc) fitted by 6 Gauss-Newton steps of 10 CG iterations (ATOM's schedule).
+- First frame: 200 positives and 1000 negatives around the target (shared out among the
+  crop and its augmented copies); all layers (conv and fc) fitted by 6 Gauss-Newton
+  steps of 10 CG iterations (ATOM's schedule).
 - Every K frames, when the track is confident: 50 positives and 200 negatives, the
   negatives mined hard (the distractor proposals of the frame first, then the
   highest-scoring of a larger random pool); then the fc layers only are refitted by
@@ -9,6 +10,8 @@
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import torch
 
@@ -45,28 +48,46 @@ class OnlineDiscriminator:
         boxes = boxes.to(phi34.device, phi34.dtype)
         return self.pooling(phi34, boxes, torch.zeros(boxes.shape[0], dtype=torch.long, device=phi34.device))
 
-    def initialize(self, phi34: torch.Tensor, target: torch.Tensor, region_size: float) -> list[float]:
-        """Fit every layer on first-frame samples; return Eq. 8 after each Gauss-Newton step."""
+    def initialize(self, phi34_views: Sequence[torch.Tensor], target: torch.Tensor, region_size: float) -> list[float]:
+        """Fit every layer on first-frame samples; return Eq. 8 after each Gauss-Newton step.
+
+        ``phi34_views`` are the features of the first-frame crop and of its augmented copies
+        (``online.augmentation``), all with the target at ``target``. The paper's 200
+        positives and 1000 negatives are shared out among the views, so the fit's size
+        (and cost) does not grow with the augmentation.
+        """
         p = self.params
-        boxes = torch.cat((
-            positive_boxes(target, p.init_positives, p.positive_iou, self.generator),
-            negative_boxes(target, p.init_negatives, p.negative_iou, region_size, self.generator),
-        ))
-        labels = torch.cat((torch.ones(p.init_positives), torch.zeros(p.init_negatives))).to(phi34)
-        weights = torch.cat((
-            torch.full((p.init_positives,), 0.5 / p.init_positives),
-            torch.full((p.init_negatives,), 0.5 / p.init_negatives),
-        )).to(phi34)
-        with torch.no_grad():
-            features = tuple(level.detach() for level in self._pool(phi34, boxes))
+        level_batches: list[PyramidFeatures] = []
+        labels, weights = [], []
+        for view, (positives, negatives) in zip(phi34_views, self._shares(len(phi34_views)), strict=True):
+            boxes = torch.cat((
+                positive_boxes(target, positives, p.positive_iou, self.generator),
+                negative_boxes(target, negatives, p.negative_iou, region_size, self.generator),
+            ))
+            with torch.no_grad():
+                level_batches.append(tuple(level.detach() for level in self._pool(view, boxes)))
+            labels.append(torch.cat((torch.ones(positives), torch.zeros(negatives))))
+            weights.append(torch.cat((
+                torch.full((positives,), 0.5 / p.init_positives),
+                torch.full((negatives,), 0.5 / p.init_negatives),
+            )))
+        features = tuple(torch.cat(levels) for levels in zip(*level_batches, strict=True))
+        label_vector = torch.cat(labels).to(features[0])
         history = gauss_newton_fit(
-            self.network, features, labels, weights,
+            self.network, features, label_vector, torch.cat(weights).to(features[0]),
             reg=self.network.regularization(features, p.discriminator_reg, p.discriminator_conv_reg),
             gauss_newton_iters=p.init_gauss_newton_iters, cg_iters=p.init_cg_iters, backend=p.ops_backend,
         )
         with torch.no_grad():
-            self.memory.reset(SampleSet(frame=0, projected=self.network.project(features), labels=labels))
+            self.memory.reset(SampleSet(frame=0, projected=self.network.project(features), labels=label_vector))
         return history
+
+    def _shares(self, views: int) -> list[tuple[int, int]]:
+        """(positives, negatives) drawn from each view; the first view takes the remainders."""
+        p = self.params
+        shares = [(p.init_positives // views, p.init_negatives // views) for _ in range(views)]
+        shares[0] = (p.init_positives - (views - 1) * shares[0][0], p.init_negatives - (views - 1) * shares[0][1])
+        return shares
 
     @torch.no_grad()
     def score(self, features: PyramidFeatures) -> torch.Tensor:
