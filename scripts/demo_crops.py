@@ -15,33 +15,22 @@ import cv2
 import numpy as np
 
 from trackerzoo.demo_data import DEMO_CLIP
+from trackerzoo.io.frames import open_frames
 
 CROP_WIDTH, CROP_HEIGHT = 240, 180
 COLUMNS = 6
 
 
-def read_frames(path: Path) -> list[np.ndarray]:
-    capture = cv2.VideoCapture(str(path))
-    frames = []
-    while True:
-        ok, frame = capture.read()
-        if not ok:
-            break
-        frames.append(frame)
-    capture.release()
-    return frames
-
-
 def crop_around(frame: np.ndarray, box: np.ndarray, label: str) -> np.ndarray:
-    """A fixed-size crop centred on ``box`` (kept inside the frame), the box drawn in red."""
+    """A fixed-size crop of an RGB frame centred on ``box`` (kept inside the frame), the box in red."""
     frame = frame.copy()
     x, y, w, h = np.round(box).astype(int)
-    cv2.rectangle(frame, (x, y), (x + w, y + h), (0, 0, 255), 2)
+    cv2.rectangle(frame, (x, y), (x + w, y + h), (255, 0, 0), 2)
     height, width = frame.shape[:2]
     left = int(np.clip(x + w // 2 - CROP_WIDTH // 2, 0, width - CROP_WIDTH))
     top = int(np.clip(y + h // 2 - CROP_HEIGHT // 2, 0, height - CROP_HEIGHT))
     crop = frame[top:top + CROP_HEIGHT, left:left + CROP_WIDTH].copy()
-    cv2.putText(crop, label, (5, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (0, 255, 255), 2)
+    cv2.putText(crop, label, (5, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (255, 255, 0), 2)
     return crop
 
 
@@ -55,7 +44,7 @@ def main() -> None:
         raise ValueError(f"--every must be a positive integer, got {args.every}")
 
     boxes = np.loadtxt(args.boxes, delimiter=",", ndmin=2)
-    frames = read_frames(DEMO_CLIP)
+    frames = list(open_frames(DEMO_CLIP))
     if len(boxes) != len(frames):
         raise ValueError(f"{args.boxes} has {len(boxes)} boxes but the demo clip has {len(frames)} frames")
     tiles = [crop_around(frames[i], boxes[i], str(i)) for i in range(0, len(frames), args.every)]
@@ -63,7 +52,7 @@ def main() -> None:
         tiles.append(np.zeros_like(tiles[0]))
     rows = [np.hstack(tiles[i:i + COLUMNS]) for i in range(0, len(tiles), COLUMNS)]
     options = [cv2.IMWRITE_JPEG_QUALITY, 85] if args.out.suffix.lower() in (".jpg", ".jpeg") else []
-    if not cv2.imwrite(str(args.out), np.vstack(rows), options):
+    if not cv2.imwrite(str(args.out), cv2.cvtColor(np.vstack(rows), cv2.COLOR_RGB2BGR), options):
         raise ValueError(f"could not write {args.out}")
     print(f"wrote {args.out} ({len(tiles)} tiles)")
 

@@ -44,3 +44,16 @@ def cosine_window_at(centres: torch.Tensor, crop_size: int, extent: float) -> to
     per_axis = torch.where(offsets.abs() <= 0.5, 0.5 * (1.0 + torch.cos(2.0 * math.pi * offsets)),
                            torch.zeros_like(offsets))
     return per_axis[:, 0] * per_axis[:, 1]
+
+
+def rank_with_priors(scores: torch.Tensor, penalty: torch.Tensor, centres: torch.Tensor, crop_size: int,
+                     extent: float, window_influence: float) -> torch.Tensor:
+    """SiamRPN++'s re-ranking: ``(1 - w) * score * penalty + w * window(centre)``.
+
+    With ``w = 0`` the window is not evaluated at all: the proposal stage ranks every
+    anchor of the score map each frame, and by default it uses no window.
+    """
+    ranked = scores * penalty
+    if window_influence == 0.0:
+        return ranked
+    return ranked * (1.0 - window_influence) + cosine_window_at(centres, crop_size, extent) * window_influence

@@ -29,7 +29,7 @@ from trackerzoo_cract.model.heads import Identifier
 from trackerzoo_cract.online.augmentation import first_frame_views, parse_views
 from trackerzoo_cract.online.discriminator_learner import OnlineDiscriminator
 from trackerzoo_cract.params import CractParams
-from trackerzoo_cract.selection import cosine_window_at, size_change_penalty
+from trackerzoo_cract.selection import rank_with_priors, size_change_penalty
 
 
 @dataclasses.dataclass
@@ -145,8 +145,8 @@ class CractTracker(Tracker):
         ranking = p.beta * classification + (1.0 - p.beta) * coarse
         boxes = refinement.boxes
         penalty = size_change_penalty(boxes[:, 2:], previous[2:], p.penalty_k)
-        window = cosine_window_at(boxes[:, :2], p.search_size, self._score_extent(maps))
-        selection = ranking * penalty * (1.0 - p.window_influence) + window * p.window_influence
+        selection = rank_with_priors(ranking, penalty, boxes[:, :2], p.search_size, self._score_extent(maps),
+                                     p.window_influence)
         best = int(torch.argmax(selection))
         self._move_to(boxes[best], scale, p.lr * float(penalty[best] * ranking[best]), p.search_size)
 
@@ -180,8 +180,8 @@ class CractTracker(Tracker):
         scores = torch.softmax(rpn.flat_scores()[0], dim=-1)[:, 1]
         boxes = decode(rpn.flat_offsets()[0], anchors)
         penalty = size_change_penalty(boxes[:, 2:], previous[2:], p.penalty_k)
-        window = cosine_window_at(anchors[:, :2], p.search_size, float((score_size - 1) * self.config.stride))
-        ranked = scores * penalty * (1.0 - p.proposal_window_influence) + window * p.proposal_window_influence
+        ranked = rank_with_priors(scores, penalty, anchors[:, :2], p.search_size,
+                                  float((score_size - 1) * self.config.stride), p.proposal_window_influence)
         top = torch.topk(ranked, min(p.pre_nms_top_k, ranked.numel())).indices
         kept = top[non_maximum_suppression(boxes[top], ranked[top], p.nms_iou, p.num_proposals)]
         return boxes[kept], scores[kept]
