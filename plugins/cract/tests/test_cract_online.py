@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import cv2
+import numpy as np
 import torch
 from trackerzoo_cract.model import Discriminator
 from trackerzoo_cract.model.anchors import pairwise_iou
 from trackerzoo_cract.online.gauss_newton import gauss_newton_fit
 from trackerzoo_cract.online.memory import SampleSet, ShortLongMemory
-from trackerzoo_cract.online.sampling import negative_boxes, positive_boxes
+from trackerzoo_cract.online.sampling import distractor_boxes, negative_boxes, positive_boxes
 
 import trackerzoo
 from trackerzoo.demo_data import DEMO_CLIP, DEMO_INIT_BOX
@@ -82,6 +83,53 @@ def test_sampled_boxes_respect_the_iou_rules():
     assert len({tuple(row.tolist()) for row in negatives}) > 900  # not padded by repetition
 
 
+def test_distractor_negatives_are_shared_out_around_each_distractor_and_miss_the_target():
+    generator = torch.Generator().manual_seed(6)
+    target = torch.tensor([127.5, 127.5, 40.0, 60.0])
+    # One distractor far away, one close enough that some of its jittered copies touch the target.
+    distractors = torch.tensor([[40.0, 200.0, 38.0, 58.0], [160.0, 127.5, 40.0, 60.0]])
+    negatives = distractor_boxes(distractors, target, 101, 0.3, generator)
+    assert negatives.shape == (101, 4)
+    assert bool((pairwise_iou(negatives, target[None])[:, 0] < 0.3).all())
+    nearest = pairwise_iou(negatives, distractors).argmax(dim=1)
+    assert nearest.tolist() == [0] * 51 + [1] * 50  # the odd box goes to the first distractor
+    assert bool((pairwise_iou(negatives, distractors).amax(dim=1) > 0.4).all())  # copies, not random boxes
+    assert distractor_boxes(torch.zeros(0, 4), target, 100, 0.3, generator).shape == (0, 4)
+    assert distractor_boxes(distractors, target, 0, 0.3, generator).shape == (0, 4)
+
+
+def _demo_first_frame() -> np.ndarray:
+    capture = cv2.VideoCapture(str(DEMO_CLIP))
+    ok, frame = capture.read()
+    capture.release()
+    assert ok
+    return cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+
+
+def test_first_frame_hard_negatives_come_from_the_rpn_distractors(monkeypatch):
+    # The paper's hard negative mining ("more similar distractors among the negatives"),
+    # applied to the first fit: the RPN's proposals away from the target get jittered copies.
+    # The demo's first frame has other objects near the target (a tripod, a stone).
+    import trackerzoo_cract.online.discriminator_learner as learner
+
+    calls = []
+
+    def recording(distractors, target, count, max_iou, generator):
+        calls.append((distractors.clone(), target.clone(), count))
+        return distractor_boxes(distractors, target, count, max_iou, generator)
+
+    monkeypatch.setattr(learner, "distractor_boxes", recording)
+    frame = _demo_first_frame()
+    trackerzoo.create("cract", device="cpu", init_distractor_negatives=0).initialize(frame, DEMO_INIT_BOX)
+    assert calls == []
+    tracker = trackerzoo.create("cract", device="cpu", init_distractor_negatives=300)
+    tracker.initialize(frame, DEMO_INIT_BOX)
+    (distractors, target, count), = calls
+    assert count == 300
+    assert 0 < distractors.shape[0] <= tracker.params.num_proposals
+    assert bool((pairwise_iou(distractors, target[None])[:, 0] < tracker.params.negative_iou).all())
+
+
 def _first_frame_scores(frames, boxes, **params) -> tuple[torch.Tensor, torch.Tensor]:
     """Scores of the fitted discriminator on fresh target and background boxes of the first frame."""
     tracker = trackerzoo.create("cract", device="cpu", **params)
@@ -101,11 +149,7 @@ def _first_frame_scores(frames, boxes, **params) -> tuple[torch.Tensor, torch.Te
 def test_first_frame_fit_separates_fresh_target_boxes_from_background():
     # Regression test on a real frame (the demo clip's first): with ATOM's lambda = 0.1 the
     # fit collapsed to the all-zero scorer and ranked target boxes below background ones.
-    capture = cv2.VideoCapture(str(DEMO_CLIP))
-    ok, frame = capture.read()
-    capture.release()
-    assert ok
-    positives, negatives = _first_frame_scores([cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)], [DEMO_INIT_BOX])
+    positives, negatives = _first_frame_scores([_demo_first_frame()], [DEMO_INIT_BOX])
     assert positives.mean() > 0.7 and negatives.mean() < 0.2
     assert positives.min() > negatives.mean()
 

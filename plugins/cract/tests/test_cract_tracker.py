@@ -94,6 +94,8 @@ def test_bad_parameters_and_variants_are_named():
         trackerzoo.create("cract", variant="vgg", weights=None)
     with pytest.raises(ValueError, match="use_discriminator"):
         trackerzoo.create("cract", weights=None, use_discriminator=2)
+    with pytest.raises(ValueError, match=r"init_distractor_negatives.*-5"):
+        trackerzoo.create("cract", weights=None, init_distractor_negatives=-5)
     with pytest.raises(ValueError, match=r"init_region_factor.*0\.5"):
         trackerzoo.create("cract", weights=None, init_region_factor=0.5)
     with pytest.raises(ValueError, match=r"proposal_window_influence.*-0\.1"):

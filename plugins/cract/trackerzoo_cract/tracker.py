@@ -2,8 +2,9 @@
 
     initialize:  crop template z around b_1 -> phi_34(z), f_init, RPN kernels
                  crop a region of init_region_factor search regions around b_1 -> fit the
-                 discriminator (200 pos / 1000 neg; negatives from the whole region, as MDNet;
-                 shared with augmented copies of the region, as ATOM)
+                 discriminator (200 pos / 1000 neg; negatives from the whole region, as MDNet,
+                 optionally some on the RPN's distractor proposals there; optionally shared
+                 with augmented copies of the region, as ATOM)
     track:       crop search region x around b_{t-1} -> phi_4(x), phi_34(x)
                  RPN -> size/aspect penalty -> NMS -> N proposals p_i with coarse scores c_i
                  CRAC: f_i -> r_i (Eq. 3) -> p~_i (Eq. 4) -> f~_i (Eq. 5) -> nu~_i, tau~_i -> s~_i (Eq. 9)
@@ -111,10 +112,13 @@ class CractTracker(Tracker):
         )
         if p.use_discriminator:
             region, region_scale, region_size = self._region_crop(image, p.init_region_factor)
-            views = first_frame_views(region, parse_views(p.init_augmentations))
+            views = [self.network.search_features(view) for view in
+                     first_frame_views(region, parse_views(p.init_augmentations))]
+            target = self._target_in_crop(region_scale, region_size)
+            distractors = self._distractors(views[0], target, region_size) if p.init_distractor_negatives else None
             self.discriminator_history = self.discriminator.initialize(
-                [self.network.search_features(view).phi34 for view in views],
-                self._target_in_crop(region_scale, region_size).cpu(), float(region_size),
+                [maps.phi34 for maps in views], target.cpu(), float(region_size),
+                None if distractors is None else distractors.cpu(),
             )
 
     # -- Algorithm 1, lines 4-12 -----------------------------------------------------------
@@ -129,7 +133,7 @@ class CractTracker(Tracker):
         previous = self._target_in_crop(scale, p.search_size)
 
         # Line 6: proposals from the RPN.
-        proposals, coarse = self._proposals(maps, previous)
+        proposals, coarse = self._proposals(maps, previous, p.search_size)
 
         # Lines 7-10: the CRAC cascade and the box classification score s~ (Eq. 9).
         zeros = torch.zeros(proposals.shape[0], dtype=torch.long, device=self.device)
@@ -168,7 +172,7 @@ class CractTracker(Tracker):
         score_size = search_cells - min(self.config.template_feature_size, search_cells) + 1
         return float((score_size - 1) * self.config.stride)
 
-    def _proposals(self, maps, previous: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def _proposals(self, maps, previous: torch.Tensor, crop_size: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Top-N proposals after NMS, ranked by the size-penalised coarse score; returns (boxes, c_i).
 
         The cosine window joins the ranking only if ``proposal_window_influence`` > 0 (README).
@@ -176,15 +180,21 @@ class CractTracker(Tracker):
         p = self.params
         rpn = self.network.propose(self.template.kernels, maps)
         score_size = rpn.scores.shape[-1]
-        anchors = self.network.anchors(score_size, p.search_size)
+        anchors = self.network.anchors(score_size, crop_size)
         scores = torch.softmax(rpn.flat_scores()[0], dim=-1)[:, 1]
         boxes = decode(rpn.flat_offsets()[0], anchors)
         penalty = size_change_penalty(boxes[:, 2:], previous[2:], p.penalty_k)
-        ranked = rank_with_priors(scores, penalty, anchors[:, :2], p.search_size,
+        ranked = rank_with_priors(scores, penalty, anchors[:, :2], crop_size,
                                   float((score_size - 1) * self.config.stride), p.proposal_window_influence)
         top = torch.topk(ranked, min(p.pre_nms_top_k, ranked.numel())).indices
         kept = top[non_maximum_suppression(boxes[top], ranked[top], p.nms_iou, p.num_proposals)]
         return boxes[kept], scores[kept]
+
+    def _distractors(self, maps, target: torch.Tensor, crop_size: int) -> torch.Tensor:
+        """The RPN's proposals in a crop that do not overlap the target: the objects it resembles."""
+        proposals, _ = self._proposals(maps, target, crop_size)
+        overlaps = pairwise_iou(proposals, target[None])[:, 0]
+        return proposals[overlaps < self.params.negative_iou]
 
     def _move_to(self, box: torch.Tensor, scale: float, size_rate: float, crop_size: int) -> None:
         """New target state from the chosen box (crop pixels): centre directly, size smoothed (SiamRPN++)."""

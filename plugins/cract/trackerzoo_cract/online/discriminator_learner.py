@@ -19,7 +19,7 @@ from trackerzoo_cract.model.discriminator import Discriminator
 from trackerzoo_cract.model.pyramid import PyramidFeatures, PyramidRoiPooling
 from trackerzoo_cract.online.gauss_newton import gauss_newton_fit
 from trackerzoo_cract.online.memory import SampleSet, ShortLongMemory
-from trackerzoo_cract.online.sampling import negative_boxes, positive_boxes
+from trackerzoo_cract.online.sampling import distractor_boxes, negative_boxes, positive_boxes
 from trackerzoo_cract.params import CractParams, ModelConfig
 
 
@@ -48,21 +48,31 @@ class OnlineDiscriminator:
         boxes = boxes.to(phi34.device, phi34.dtype)
         return self.pooling(phi34, boxes, torch.zeros(boxes.shape[0], dtype=torch.long, device=phi34.device))
 
-    def initialize(self, phi34_views: Sequence[torch.Tensor], target: torch.Tensor, region_size: float) -> list[float]:
+    def initialize(self, phi34_views: Sequence[torch.Tensor], target: torch.Tensor, region_size: float,
+                   distractors: torch.Tensor | None = None) -> list[float]:
         """Fit every layer on first-frame samples; return Eq. 8 after each Gauss-Newton step.
 
         ``phi34_views`` are the features of the first-frame crop and of its augmented copies
         (``online.augmentation``), all with the target at ``target``. The paper's 200
         positives and 1000 negatives are shared out among the views, so the fit's size
-        (and cost) does not grow with the augmentation.
+        (and cost) does not grow with the augmentation. ``distractors`` (boxes of the first
+        crop, not overlapping the target) turn up to ``init_distractor_negatives`` (at most
+        half) of the first view's negatives into hard ones: jittered copies of the other objects of
+        the scene, the ones the target will be confused with later.
         """
         p = self.params
         level_batches: list[PyramidFeatures] = []
         labels, weights = [], []
-        for view, (positives, negatives) in zip(phi34_views, self._shares(len(phi34_views)), strict=True):
+        for index, (view, (positives, negatives)) in enumerate(
+                zip(phi34_views, self._shares(len(phi34_views)), strict=True)):
+            hard = torch.zeros(0, 4)
+            if index == 0 and distractors is not None:
+                budget = min(p.init_distractor_negatives, negatives // 2)  # the rest stays background
+                hard = distractor_boxes(distractors, target, budget, p.negative_iou, self.generator)
             boxes = torch.cat((
                 positive_boxes(target, positives, p.positive_iou, self.generator),
-                negative_boxes(target, negatives, p.negative_iou, region_size, self.generator),
+                hard,
+                negative_boxes(target, negatives - hard.shape[0], p.negative_iou, region_size, self.generator),
             ))
             with torch.no_grad():
                 level_batches.append(tuple(level.detach() for level in self._pool(view, boxes)))

@@ -62,3 +62,26 @@ def negative_boxes(
         return torch.cat((near, torch.cat((far_centre, far_size), dim=1)))
 
     return _filtered(draw, lambda b: pairwise_iou(b, target[None])[:, 0] < max_iou, count)
+
+
+def distractor_boxes(
+    distractors: torch.Tensor, target: torch.Tensor, count: int, max_iou: float, generator: torch.Generator
+) -> torch.Tensor:
+    """``count`` negatives jittered around the distractor boxes ``[D, 4]``, shared out evenly.
+
+    The paper's hard negative mining "increases the number of similar distractors in the
+    negative samples": each distractor contributes many slightly shifted copies of itself
+    instead of one box, so it carries real weight among the ~1000 negatives. Copies that
+    overlap the target by ``max_iou`` or more are dropped (they would be mislabelled).
+    Returns ``[0, 4]`` when there is no distractor.
+    """
+    if distractors.shape[0] == 0 or count == 0:
+        return torch.zeros(0, 4)
+    per_distractor = [count // distractors.shape[0] + (1 if i < count % distractors.shape[0] else 0)
+                      for i in range(distractors.shape[0])]
+    boxes = [
+        _filtered(lambda n, d=distractor: _jitter(d, n, shift=0.1, log_scale=0.1, generator=generator),
+                  lambda b: pairwise_iou(b, target[None])[:, 0] < max_iou, share)
+        for distractor, share in zip(distractors, per_distractor, strict=True) if share > 0
+    ]
+    return torch.cat(boxes)
