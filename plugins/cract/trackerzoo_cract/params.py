@@ -50,13 +50,14 @@ class CractParams:
     init_region_factor: float = 2.0
     # Augmented copies of the first-frame region that share the first fit's samples
     # (ATOM): comma-separated from "flip" (mirror image) and "blur" (three Gaussian blurs).
-    # Off: "flip,blur" scored zoo-synth-val AUC 0.517 against 0.526 without.
+    # Off: "flip,blur" scored zoo-synth-val AUC 0.517 against 0.526 without (stage-2 weights).
     init_augmentations: str = ""
     # First-frame hard negatives (paper: hard negative mining "by increasing the number of
     # similar distractors in negative samples", given for the updates): up to this many of
     # the 1000 first-frame negatives are jittered copies of the RPN's distractor proposals
     # in the first-frame region (never more than half of them: the rest stay random
-    # background boxes). Off: 250 scored zoo-synth-val AUC 0.515 against 0.526 without.
+    # background boxes). Off: 250 scored zoo-synth-val AUC 0.515 against 0.526 without
+    # (stage-2 weights).
     init_distractor_negatives: int = 0
     update_positives: int = 50
     update_negatives: int = 200
