@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import torch
 from trackerzoo_cract.model import Discriminator
@@ -13,6 +12,7 @@ from trackerzoo_cract.online.sampling import distractor_boxes, negative_boxes, p
 
 import trackerzoo
 from trackerzoo.demo_data import DEMO_CLIP, DEMO_INIT_BOX
+from trackerzoo.io.frames import open_frames
 
 
 def _separable_samples(count: int, generator: torch.Generator):
@@ -99,11 +99,7 @@ def test_distractor_negatives_are_shared_out_around_each_distractor_and_miss_the
 
 
 def _demo_first_frame() -> np.ndarray:
-    capture = cv2.VideoCapture(str(DEMO_CLIP))
-    ok, frame = capture.read()
-    capture.release()
-    assert ok
-    return cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+    return next(iter(open_frames(DEMO_CLIP)))
 
 
 def test_first_frame_hard_negatives_come_from_the_rpn_distractors(monkeypatch):

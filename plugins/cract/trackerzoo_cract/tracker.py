@@ -115,10 +115,11 @@ class CractTracker(Tracker):
             views = [self.network.search_features(view) for view in
                      first_frame_views(region, parse_views(p.init_augmentations))]
             target = self._target_in_crop(region_scale, region_size)
-            distractors = self._distractors(views[0], target, region_size) if p.init_distractor_negatives else None
+            distractors = None
+            if p.init_distractor_negatives:
+                distractors = self._distractors(views[0], target, region_size).cpu()
             self.discriminator_history = self.discriminator.initialize(
-                [maps.phi34 for maps in views], target.cpu(), float(region_size),
-                None if distractors is None else distractors.cpu(),
+                [maps.phi34 for maps in views], target.cpu(), float(region_size), distractors
             )
 
     # -- Algorithm 1, lines 4-12 -----------------------------------------------------------

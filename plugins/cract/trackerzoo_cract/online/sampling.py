@@ -77,8 +77,7 @@ def distractor_boxes(
     """
     if distractors.shape[0] == 0 or count == 0:
         return torch.zeros(0, 4)
-    per_distractor = [count // distractors.shape[0] + (1 if i < count % distractors.shape[0] else 0)
-                      for i in range(distractors.shape[0])]
+    per_distractor = [len(share) for share in torch.arange(count).tensor_split(distractors.shape[0])]
     boxes = [
         _filtered(lambda n, d=distractor: _jitter(d, n, shift=0.1, log_scale=0.1, generator=generator),
                   lambda b: pairwise_iou(b, target[None])[:, 0] < max_iou, share)
