@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import numpy as np
 import pytest
@@ -80,6 +81,35 @@ def test_occluders_hide_part_of_the_target():
     assert any(occluded)
 
 
+def test_companion_walks_beside_the_target_from_frame_zero():
+    spec = _spec(config=dataclasses.replace(SMALL, p_companion=1.0))
+    scene, frames = _render(spec, 1)
+    assert scene.events["companion"] in ("recoloured", "identical", "same-category")
+    target = scene.layers[scene.target_index]
+    distances = [np.hypot(layer.cx[0] - target.cx[0], layer.cy[0] - target.cy[0]) / target.size[0]
+                 for layer in scene.layers if layer.role == "distractor"]
+    # Beside it, not on it: the crossing distractors start well clear (at least 0.75 sizes).
+    assert any(0.4 <= d <= 1.6 for d in distances)
+    assert frames[0].visible
+
+
+def test_companion_draw_leaves_the_rest_of_the_scene_unchanged():
+    """The knob's draw comes last, so sets made with it off match those made before it existed."""
+    plain, _ = generate_sequence(_spec(), 2)
+    paired, _ = generate_sequence(_spec(config=dataclasses.replace(SMALL, p_companion=1.0)), 2)
+    assert "companion" not in plain.events and "companion" in paired.events
+    assert len(paired.layers) == len(plain.layers) + 1
+    for layer in plain.layers:
+        assert any(np.array_equal(layer.cx, other.cx) and np.array_equal(layer.size, other.size)
+                   and layer.role == other.role for other in paired.layers)
+    np.testing.assert_array_equal(plain.illumination.gain, paired.illumination.gain)
+
+
+def test_companion_probability_out_of_range_is_rejected():
+    with pytest.raises(ValueError, match="p_companion"):
+        SceneConfig(p_companion=1.5)
+
+
 def test_cover_label_bins():
     assert [cover_label(c) for c in (0.0, 0.01, 0.15, 0.16, 0.5, 0.9, 0.95, 1.0)] == [0, 1, 1, 2, 4, 6, 7, 8]
 
@@ -116,6 +146,19 @@ def test_rerun_resumes_and_rejects_another_spec(generated, tmp_path):
     assert (root / "got10k" / spec.name_of(0) / "groundtruth.txt").read_text() == before
     with pytest.raises(ValueError, match="different generated set"):
         build_dataset(dataclasses.replace(spec, seed=99), root, progress=False)
+
+
+def test_set_written_before_a_new_knob_still_resumes(tmp_path):
+    """Metadata without ``p_companion`` (older generator) describes the same set: resume it."""
+    spec = _spec(sequences=1, frames=(12, 12))
+    root = build_dataset(spec, tmp_path / "old", progress=False)
+    metadata = json.loads((root / "synthetic.json").read_text())
+    del metadata["spec"]["config"]["p_companion"]
+    (root / "synthetic.json").write_text(json.dumps(metadata))
+    build_dataset(spec, root, progress=False)
+    with pytest.raises(ValueError, match="different generated set"):
+        build_dataset(dataclasses.replace(spec, config=dataclasses.replace(SMALL, p_companion=0.5)), root,
+                      progress=False)
 
 
 @pytest.mark.skipif("got10k" not in dataset_kinds(), reason="GOT-10k loader not available")
@@ -158,3 +201,8 @@ def test_make_dataset_cli(tmp_path):
     dataset = load_dataset("synthetic", out)
     assert len(dataset) == 2 and len(dataset[0]) == 12 and dataset[0].frame(0).shape == (96, 128, 3)
     assert main(["make-dataset", "--out", str(out), "--preset", "zoo-synth-val", "--seed", "1"]) == 2
+    assert main(["make-dataset", "--out", str(out), "--preset", "zoo-synth-val-pairs", "--companions", "0.5"]) == 2
+    paired = tmp_path / "paired"
+    assert main(["make-dataset", "--out", str(paired), "--sequences", "1", "--frames", "12", "--seed", "3",
+                 "--procedural", "--size", "128x96", "--companions", "1"]) == 0
+    assert "companion" in json.loads((paired / "synthetic.json").read_text())["sequences"][0]["events"]

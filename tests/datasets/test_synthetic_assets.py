@@ -69,3 +69,14 @@ def test_file_pool_draws_only_from_its_split(asset_tree):
 def test_missing_assets_name_the_folder(tmp_path):
     with pytest.raises(FileNotFoundError, match="fetch_assets"):
         load_index("train", tmp_path / "nowhere")
+
+
+def test_demo_source_video_is_in_no_split(asset_tree):
+    """vtest.avi is where the bundled demo clip comes from: training must never see it."""
+    videos = asset_tree / "root" / "usr/share/doc/opencv-doc/examples/data"
+    videos.mkdir(parents=True)
+    for name in ("vtest.avi", "tree.avi", "Megamind.avi"):
+        (videos / name).write_bytes(b"not decoded by the index")
+    train, val = load_index("train", asset_tree), load_index("val", asset_tree)
+    indexed = set(train.videos) | set(val.videos)
+    assert {path.rpartition("/")[2] for path in indexed} == {"tree.avi", "Megamind.avi"}

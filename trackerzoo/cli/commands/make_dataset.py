@@ -31,6 +31,8 @@ def register(subparsers) -> None:
                         help="asset split to draw from (val = held-out cut-outs and backgrounds)")
     parser.add_argument("--procedural", action="store_true", help="textured shapes instead of real assets")
     parser.add_argument("--size", default=None, help="frame size WxH (default 640x480)")
+    parser.add_argument("--companions", type=float, default=None,
+                        help="probability that the target walks with a look-alike from frame 0 (default 0)")
     parser.add_argument("--assets", type=Path, default=None, help="asset folder (default $TRACKERZOO_ASSETS)")
     parser.add_argument("--workers", type=int, default=1, help="worker processes")
     parser.add_argument("--jpeg-quality", type=int, default=90)
@@ -49,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     from trackerzoo.datasets.synthetic import DatasetSpec, build_dataset, preset
 
     if args.preset is not None:
-        overridden = [name for name in ("sequences", "frames", "seed", "split", "size")
+        overridden = [name for name in ("sequences", "frames", "seed", "split", "size", "companions")
                       if getattr(args, name) is not None] + (["procedural"] if args.procedural else [])
         if overridden:
             raise ValueError(f"--preset {args.preset} fixes the set; drop {', '.join('--' + n for n in overridden)}")
@@ -61,6 +63,8 @@ def run(args: argparse.Namespace) -> int:
                            split=args.split or "train", procedural=args.procedural)
         if args.size is not None:
             spec = dataclasses.replace(spec, config=dataclasses.replace(spec.config, frame_size=_size(args.size)))
+        if args.companions is not None:
+            spec = dataclasses.replace(spec, config=dataclasses.replace(spec.config, p_companion=args.companions))
     if args.workers < 1:
         raise ValueError(f"--workers must be >= 1, got {args.workers}")
     if not 1 <= args.jpeg_quality <= 100:

@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ASSETS_ENV = "TRACKERZOO_ASSETS"
-INDEX_NAME = "index-v1.json"
+# v2: the demo clip's source video left out (HELD_OUT_FILES).
+INDEX_NAME = "index-v2.json"
 VAL_FRACTION = 0.2
 SPLITS = ("train", "val")
 
@@ -37,6 +38,9 @@ EXCLUDED_OBJECT_PARTS = ("/alphabets/", "/symbols/math", "/symbols/numbers")
 IMAGE_SUFFIXES = (".jpg", ".jpeg")
 MATE_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 VIDEO_SUFFIXES = (".avi", ".mp4", ".mkv", ".webm")
+# In neither split: vtest.avi is the source of the bundled demo clip, which must stay
+# unseen by training (index v1 had it among the training background videos).
+HELD_OUT_FILES = frozenset({"usr/share/doc/opencv-doc/examples/data/vtest.avi"})
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -126,11 +130,11 @@ def build_index(assets_dir: Path) -> dict:
                if not any(part in "/" + p for part in EXCLUDED_OBJECT_PARTS) and _png_has_alpha(root / p)]
     images = [p for p in _files_under(root, IMAGE_DIRS, MATE_IMAGE_SUFFIXES)
               if p.lower().endswith(IMAGE_SUFFIXES) or p.startswith("usr/share/backgrounds/")]
-    videos = _files_under(root, VIDEO_DIRS, VIDEO_SUFFIXES)
+    videos = [p for p in _files_under(root, VIDEO_DIRS, VIDEO_SUFFIXES) if p not in HELD_OUT_FILES]
     if not objects or not images:
         raise FileNotFoundError(f"asset directory {str(assets_dir)!r} holds no cut-outs or no background images")
     return {
-        "version": 1,
+        "version": 2,
         "packages": _package_versions(assets_dir),
         "objects": _assign_splits("objects", objects),
         "images": _assign_splits("images", images),

@@ -57,6 +57,10 @@ class DatasetSpec:
 PRESETS: dict[str, DatasetSpec] = {
     # The fixed benchmark of the README: held-out cut-outs and backgrounds only.
     "zoo-synth-val": DatasetSpec(sequences=60, frames=(150, 300), seed=20261121, split="val", prefix="zsv"),
+    # Held-out too, every target walking with a look-alike companion from frame 0: measures
+    # what groups of similar objects (pedestrians in pairs) do to a tracker.
+    "zoo-synth-val-pairs": DatasetSpec(sequences=30, frames=(150, 300), seed=20261122, split="val", prefix="zsp",
+                                       config=SceneConfig(p_companion=1.0)),
 }
 
 
@@ -133,7 +137,7 @@ def build_dataset(spec: DatasetSpec, out: str | os.PathLike, *, workers: int = 1
     spec_record = _spec_record(spec)
     if metadata_path.is_file():
         existing = json.loads(metadata_path.read_text())
-        if existing.get("spec") != spec_record:
+        if _with_config_defaults(existing.get("spec")) != spec_record:
             raise ValueError(f"{str(root)!r} already holds a different generated set; choose another --out")
     pool = make_pool(spec, assets_dir)  # validates assets before any work starts
     pending = [i for i in range(spec.sequences)
@@ -175,6 +179,18 @@ def build_dataset(spec: DatasetSpec, out: str | os.PathLike, *, workers: int = 1
     tmp.write_text(json.dumps(metadata, indent=1, default=_json_default))
     os.replace(tmp, metadata_path)
     return root
+
+
+def _with_config_defaults(record: dict | None) -> dict | None:
+    """A stored spec with the generator knobs added since it was written set to their defaults.
+
+    New knobs default to "off" and leave the drawn sequences unchanged, so a set written
+    before them is the same set and may be resumed.
+    """
+    if not isinstance(record, dict) or not isinstance(record.get("config"), dict):
+        return record
+    defaults = _spec_record(DatasetSpec(sequences=1, frames=(2, 2), seed=0))["config"]
+    return {**record, "config": {**defaults, **record["config"]}}
 
 
 def _spec_record(spec: DatasetSpec) -> dict:

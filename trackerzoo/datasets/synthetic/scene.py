@@ -42,6 +42,10 @@ class SceneConfig:
     p_light_switch: float = 0.2
     p_spotlight: float = 0.3
     max_clutter: int = 3
+    # A look-alike that moves with the target from frame 0 (people walking in pairs or
+    # groups): off in zoo-synth-val, whose sequences must not change; the draw comes after
+    # every other one, so a set made with 0 is identical to one made before this knob.
+    p_companion: float = 0.0
 
     def __post_init__(self) -> None:
         width, height = self.frame_size
@@ -50,6 +54,8 @@ class SceneConfig:
         low, high = self.object_size
         if not 0 < low <= high:
             raise ValueError(f"object_size {self.object_size} must be 0 < min <= max")
+        if not 0.0 <= self.p_companion <= 1.0:
+            raise ValueError(f"p_companion must lie in [0, 1], got {self.p_companion!r}")
 
 
 @dataclass
@@ -172,6 +178,41 @@ def _crossing_layer(rng: np.random.Generator, sprite: Sprite, role: str, target:
     return Layer(sprite, role, cx, cy, sizes, aspect, angle, target.exposure)
 
 
+def _companion_layer(rng: np.random.Generator, sprite: Sprite, target: Layer, length: int) -> Layer:
+    """A look-alike walking beside the target, in the template from frame 0.
+
+    It keeps a side-by-side offset of 0.6-1.2 target sizes (mostly horizontal, drifting
+    slowly, sometimes closing to a partial overlap) and, in half of the sequences, walks
+    away from the target at a random time. It teaches what a crowd of look-alikes needs:
+    the template's centre object is the target, and a box covering the pair is wrong.
+    """
+    correlation = _uniform(rng, 20, 60)
+    side = float(rng.choice([-1.0, 1.0]))
+    heading = _uniform(rng, -0.5, 0.5)  # radians away from horizontal
+    distance = _uniform(rng, 0.6, 1.2) + 0.25 * smooth_noise(rng, length, correlation)
+    distance = np.maximum(distance, 0.45)
+    if rng.random() < 0.5:
+        leave = int(rng.integers(min(QUIET_START * 2, length - 1), length))
+        distance = distance + np.maximum(np.arange(length) - leave, 0) * _uniform(rng, 0.02, 0.08)
+    offset_x = side * math.cos(heading) * distance * target.size
+    offset_y = math.sin(heading) * distance * target.size
+    sizes = target.size * _uniform(rng, 0.85, 1.15) * np.exp(0.08 * smooth_noise(rng, length, correlation))
+    aspect = target.aspect * np.exp(0.1 * smooth_noise(rng, length, correlation))
+    angle = target.angle + 10.0 * smooth_noise(rng, length, correlation)
+    return Layer(sprite, "distractor", target.cx + offset_x, target.cy + offset_y, sizes, aspect, angle,
+                 target.exposure)
+
+
+def _look_alike(rng: np.random.Generator, pool: AssetPool, target_sprite: Sprite) -> tuple[Sprite, str]:
+    """A recoloured copy, an identical copy or a sibling cut-out of the target's sprite."""
+    draw = rng.random()
+    if draw < 0.45:
+        return recolour(target_sprite, _uniform(rng, 40, 320), _uniform(rng, 0.7, 1.3)), "recoloured"
+    if draw < 0.65:
+        return target_sprite, "identical"
+    return pool.similar_object(rng, target_sprite), "same-category"
+
+
 def _wandering_layer(rng: np.random.Generator, sprite: Sprite, role: str, length: int, config: SceneConfig,
                      size: float) -> Layer:
     width, height = config.frame_size
@@ -239,13 +280,7 @@ def plan_scene(pool: AssetPool, rng: np.random.Generator, length: int, config: S
         count = int(rng.integers(1, 3))
         kinds = []
         for _ in range(count):
-            draw = rng.random()
-            if draw < 0.45:
-                sprite, kind = recolour(target_sprite, _uniform(rng, 40, 320), _uniform(rng, 0.7, 1.3)), "recoloured"
-            elif draw < 0.65:
-                sprite, kind = target_sprite, "identical"
-            else:
-                sprite, kind = pool.similar_object(rng, target_sprite), "same-category"
+            sprite, kind = _look_alike(rng, pool, target_sprite)
             layer = _crossing_layer(rng, sprite, "distractor", target, length, (0.8, 1.2), _uniform(rng, 0.3, 1.5))
             (above if rng.random() < 0.25 else below).append(layer)
             kinds.append(kind)
@@ -259,6 +294,11 @@ def plan_scene(pool: AssetPool, rng: np.random.Generator, length: int, config: S
     for layer in below + above:
         _keep_start_clear(layer, target)
     illumination = _illumination(rng, length, config, events)
+    if config.p_companion > 0.0 and rng.random() < config.p_companion:
+        sprite, kind = _look_alike(rng, pool, target_sprite)
+        companion = _companion_layer(rng, sprite, target, length)
+        (above if rng.random() < 0.3 else below).append(companion)
+        events["companion"] = kind
     events["background"] = background.name
     events["target"] = target_sprite.name
     return Scene(length, config.frame_size, background, camera, [*below, target, *above], illumination, events)
