@@ -39,15 +39,19 @@ def main() -> None:
     parser.add_argument("boxes", type=Path, help="x,y,w,h per line (trackerzoo demo's boxes.txt)")
     parser.add_argument("out", type=Path, help="image to write (.jpg or .png)")
     parser.add_argument("--every", type=int, default=12, help="frame step between crops")
+    parser.add_argument("--start", type=int, default=0, help="clip frame of the first box (trackerzoo demo prints it)")
     args = parser.parse_args()
     if args.every < 1:
         raise ValueError(f"--every must be a positive integer, got {args.every}")
+    if args.start < 0:
+        raise ValueError(f"--start must be a frame number >= 0, got {args.start}")
 
     boxes = np.loadtxt(args.boxes, delimiter=",", ndmin=2)
-    frames = list(open_frames(DEMO_CLIP))
+    frames = list(open_frames(DEMO_CLIP))[args.start:]
     if len(boxes) != len(frames):
-        raise ValueError(f"{args.boxes} has {len(boxes)} boxes but the demo clip has {len(frames)} frames")
-    tiles = [crop_around(frames[i], boxes[i], str(i)) for i in range(0, len(frames), args.every)]
+        raise ValueError(f"{args.boxes} has {len(boxes)} boxes but the demo clip has {len(frames)} frames "
+                         f"from frame {args.start}")
+    tiles = [crop_around(frames[i], boxes[i], str(args.start + i)) for i in range(0, len(frames), args.every)]
     while len(tiles) % COLUMNS:
         tiles.append(np.zeros_like(tiles[0]))
     rows = [np.hstack(tiles[i:i + COLUMNS]) for i in range(0, len(tiles), COLUMNS)]

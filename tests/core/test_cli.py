@@ -93,13 +93,19 @@ def test_cli_errors_are_one_clear_line(image_folder, capsys, args, needle):
     assert __import__("re").search(needle, err), err
 
 
-def test_demo_runs_on_the_bundled_clip(tmp_path, capsys):
+@pytest.mark.parametrize(("person", "first_frame"), [(None, 22), ("leather-jacket", 0)])
+def test_demo_runs_on_the_bundled_clip(tmp_path, capsys, person, first_frame):
     out = tmp_path / "demo"
-    assert main(["demo", "--tracker", "kcf", "--out", str(out)]) == 0
+    assert main(["demo", "--tracker", "kcf", "--out", str(out)] + (["--person", person] if person else [])) == 0
     printed = capsys.readouterr().out
-    assert "FPS" in printed
-    assert len((out / "boxes.txt").read_text().splitlines()) == 200
+    assert "FPS" in printed and "annotated keyframes" in printed
+    assert len((out / "boxes.txt").read_text().splitlines()) == 200 - first_frame
     assert (out / "contact_sheet.png").exists()
+
+
+def test_demo_rejects_an_unknown_person(tmp_path, capsys):
+    assert main(["demo", "--tracker", "kcf", "--person", "nobody", "--out", str(tmp_path / "demo")]) == 2
+    assert "no annotated person 'nobody'" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 from pathlib import Path
 
 import trackerzoo
 from trackerzoo.cli.outputs import OutputRecorder
-from trackerzoo.demo_data import DEMO_CLIP, DEMO_INIT_BOX, DEMO_LICENSE
+from trackerzoo.demo_data import DEMO_CLIP, DEMO_LICENSE, DEMO_PERSON, check_keyframes, demo_person, load_demo_people
 from trackerzoo.errors import TrackerNotFoundError, WeightsNotFoundError
 from trackerzoo.io import open_frames
 from trackerzoo.session import track_frames
@@ -19,6 +20,9 @@ PREFERENCE = ("cract", "rts", "arn", "rpvt", "ibfp", "csrt", "kcf", "mil")
 def register(subparsers) -> None:
     parser = subparsers.add_parser("demo", help="track the bundled clip and write an annotated video")
     parser.add_argument("--tracker", default=None, help="force a tracker (default: the best one available)")
+    parser.add_argument("--person", default=DEMO_PERSON,
+                        help=f"whom to track, one of the clip's annotated people: {', '.join(load_demo_people())} "
+                             f"(default {DEMO_PERSON}); tracking starts at the person's first annotated frame")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--out", default="demo_output", help="output folder")
     parser.set_defaults(func=run)
@@ -40,15 +44,21 @@ def pick_tracker(device: str, forced: str | None) -> tuple[str, trackerzoo.Track
 
 
 def run(args: argparse.Namespace) -> int:
+    person = demo_person(args.person)  # a bad name fails before any model is loaded
     name, tracker = pick_tracker(args.device, args.tracker)
     reader = open_frames(DEMO_CLIP)
+    start = person.first_frame
     out_dir = Path(args.out)
-    recorder = OutputRecorder(out_dir, fps=reader.fps, total_frames=len(reader), frame_names=None)
-    print(f"demo: tracking {DEMO_CLIP.name} ({len(reader)} frames; {DEMO_LICENSE}) with {name!r}")
-    result = track_frames(tracker, reader, init_box=DEMO_INIT_BOX, on_frame=recorder.on_frame)
+    recorder = OutputRecorder(out_dir, fps=reader.fps, total_frames=len(reader) - start, frame_names=None)
+    print(f"demo: tracking the {person.name} person of {DEMO_CLIP.name} from frame {start} "
+          f"({len(reader)} frames; {DEMO_LICENSE}) with {name!r}")
+    frames = itertools.islice(reader, start, None)
+    result = track_frames(tracker, frames, init_box=person.init_box, on_frame=recorder.on_frame)
     files = recorder.finish(result)
-    frames = len(result.predictions)
-    print(f"demo: {name}: {frames} frames, {result.fps:.1f} FPS (tracker only, decoding and drawing excluded)")
+    count = len(result.predictions)
+    print(f"demo: {name}: {count} frames, {result.fps:.1f} FPS (tracker only, decoding and drawing excluded)")
+    check = check_keyframes(person, [p.box for p in result.predictions], start)
+    print(f"demo: against the hand-drawn boxes of the {person.name} person: {check.summary()}")
     for kind, path in files.items():
-        print(f"  {kind}: {path}")
+        print(f"  {kind}: {path}" + (f" (line 1 = clip frame {start})" if kind == "boxes" and start else ""))
     return 0
