@@ -6,7 +6,8 @@
 # lr 1e-2, 48 sequences; stage 2: 1500 steps, lr 5e-3, 48 + 160 sequences), then stored
 # in fp16 like them and evaluated on all 60 zoo-synth-val sequences. The stage-2 file
 # was shipped until a third, backbone-tuning stage replaced it; it is taken from the
-# repository's history (commit 6b548c2). The shipped stage-3 weights are scored too.
+# repository's history (commit 6b548c2), and so is the stage-3 file (commit a40148a) that
+# the shipped stage-5 weights replaced. The shipped weights are scored too.
 # About 30-45 minutes of training per model and 15 of evaluation on 2 CPU cores.
 #
 #   scripts/cract_ablation.sh [WORK_DIR]
@@ -72,8 +73,16 @@ evaluate no-discriminator --weights "$stage2" --param use_discriminator=false
 evaluate full-seed1 --weights "$work/full-seed1/model_fp16.safetensors"
 evaluate single-level --variant mobilenetv2-single-level --weights "$work/single-level/model_fp16.safetensors"
 evaluate parallel --param align_features=false --weights "$work/parallel/model_fp16.safetensors"
-evaluate full-stage3                            # the shipped weights
+stage3="$work/stage3/cract_mobilenetv2.safetensors"
+if [ ! -e "$stage3" ]; then
+    mkdir -p "$work/stage3"
+    git show a40148a:weights/cract_mobilenetv2.safetensors > "$stage3"
+fi
+evaluate full-stage3 --weights "$stage3"
+evaluate no-discriminator-stage3 --weights "$stage3" --param use_discriminator=false
+evaluate full-stage5                            # the shipped weights
 # The last evaluation prints all rows in one table.
-evaluate no-discriminator-stage3 --param use_discriminator=false \
-    --compare "$work/eval/full-stage3" "$work/eval/full-stage2" "$work/eval/full-seed1" \
-    "$work/eval/single-level" "$work/eval/parallel" "$work/eval/no-discriminator"
+evaluate no-discriminator-stage5 --param use_discriminator=false \
+    --compare "$work/eval/full-stage5" "$work/eval/full-stage3" "$work/eval/no-discriminator-stage3" \
+    "$work/eval/full-stage2" "$work/eval/full-seed1" "$work/eval/single-level" "$work/eval/parallel" \
+    "$work/eval/no-discriminator"

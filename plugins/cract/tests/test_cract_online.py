@@ -145,9 +145,11 @@ def _first_frame_scores(frames, boxes, **params) -> tuple[torch.Tensor, torch.Te
 def test_first_frame_fit_separates_fresh_target_boxes_from_background():
     # Regression test on a real frame (the demo clip's first): with ATOM's lambda = 0.1 the
     # fit collapsed to the all-zero scorer and ranked target boxes below background ones.
+    # Measured: positives 0.93 on average with the stage-2 weights, 0.68 (lowest 0.49) with
+    # the stage-5 ones; background about 0.0 (highest 0.21). A collapsed fit scores all ~0.
     positives, negatives = _first_frame_scores([_demo_first_frame()], [DEMO_INIT_BOX])
-    assert positives.mean() > 0.7 and negatives.mean() < 0.2
-    assert positives.min() > negatives.mean()
+    assert positives.mean() > 0.5 and negatives.mean() < 0.2
+    assert positives.min() > negatives.max()
 
 
 def test_first_frame_negatives_come_from_the_wider_region(procedural_clip, monkeypatch):

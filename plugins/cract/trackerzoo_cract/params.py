@@ -67,7 +67,7 @@ class CractParams:
     # lambda of Eq. 8 for the fc layers. ATOM's 0.1 regularises a filter whose data term sums
     # over a whole score map (~300 residuals per sample); D has one residual per sample, and
     # with 0.1 its first-frame fit collapsed to the trivial all-zero scorer (positives scored
-    # below the negatives). 0.01 separates held-out first-frame samples (0.93 vs 0.02).
+    # below the negatives). 0.01 separates held-out first-frame samples (0.93 vs 0.02, stage-2 weights).
     discriminator_reg: float = 0.01
     discriminator_conv_reg: float = 1e-4  # ... for the conv layer (ATOM projection regularisation)
     init_gauss_newton_iters: int = 6
