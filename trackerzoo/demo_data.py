@@ -14,6 +14,10 @@ import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+import numpy as np
+
+from trackerzoo.geometry import box_iou_elementwise
+
 DATA_DIR = Path(__file__).resolve().parent / "data"
 # The first 200 frames of OpenCV's sample video vtest.avi (a pedestrian scene), from
 # Debian's opencv-doc package, re-encoded as MP4. Licence: see data/README.md.
@@ -83,14 +87,6 @@ class KeyframeCheck:
                 f"mean IoU {self.mean_iou:.2f}")
 
 
-def _iou(a: Box, b: Box) -> float:
-    width = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
-    height = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
-    inter = max(width, 0.0) * max(height, 0.0)
-    union = a[2] * a[3] + b[2] * b[3] - inter
-    return inter / union if union > 0 else 0.0
-
-
 def check_keyframes(person: AnnotatedPerson, tracked: Sequence[Sequence[float]], start_frame: int) -> KeyframeCheck:
     """Score ``tracked`` (one x,y,w,h per frame from ``start_frame`` on) against ``person``.
 
@@ -115,5 +111,5 @@ def check_keyframes(person: AnnotatedPerson, tracked: Sequence[Sequence[float]],
         on_target += inside
         if not inside and first_miss is None:
             first_miss = frame
-        ious.append(_iou((x, y, w, h), truth))
+        ious.append(float(box_iou_elementwise(np.array([x, y, w, h]), np.array(truth))))
     return KeyframeCheck(checked, on_target, first_miss, sum(ious) / len(ious) if ious else float("nan"))
