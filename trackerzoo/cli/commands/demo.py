@@ -8,7 +8,7 @@ from pathlib import Path
 
 import trackerzoo
 from trackerzoo.cli.outputs import OutputRecorder
-from trackerzoo.demo_data import DEMO_CLIP, DEMO_LICENSE, DEMO_PERSON, check_keyframes, demo_person, load_demo_people
+from trackerzoo.demo_data import DEMO_CLIP, DEMO_LICENSE, DEMO_PERSON, check_keyframes, demo_person
 from trackerzoo.errors import TrackerNotFoundError, WeightsNotFoundError
 from trackerzoo.io import open_frames
 from trackerzoo.session import track_frames
@@ -21,8 +21,8 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser("demo", help="track the bundled clip and write an annotated video")
     parser.add_argument("--tracker", default=None, help="force a tracker (default: the best one available)")
     parser.add_argument("--person", default=DEMO_PERSON,
-                        help=f"whom to track, one of the clip's annotated people: {', '.join(load_demo_people())} "
-                             f"(default {DEMO_PERSON}); tracking starts at the person's first annotated frame")
+                        help=f"whom to track: one of the clip's five annotated people (default {DEMO_PERSON}; "
+                             "an unknown name lists them); tracking starts at the person's first annotated frame")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--out", default="demo_output", help="output folder")
     parser.set_defaults(func=run)

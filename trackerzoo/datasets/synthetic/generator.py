@@ -189,7 +189,7 @@ def _with_config_defaults(record: dict | None) -> dict | None:
     """
     if not isinstance(record, dict) or not isinstance(record.get("config"), dict):
         return record
-    defaults = _spec_record(DatasetSpec(sequences=1, frames=(2, 2), seed=0))["config"]
+    defaults = json.loads(json.dumps(asdict(SceneConfig()), default=_json_default))
     return {**record, "config": {**defaults, **record["config"]}}
 
 
