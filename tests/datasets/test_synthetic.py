@@ -110,6 +110,32 @@ def test_companion_probability_out_of_range_is_rejected():
         SceneConfig(p_companion=1.5)
 
 
+def test_companion_spacing_in_extents_walks_thin_targets_shoulder_to_shoulder():
+    """With ``extent`` spacing the offset is measured in the target's own width, not its longest side."""
+    for index in range(3):
+        by_size, _ = generate_sequence(_spec(config=dataclasses.replace(SMALL, p_companion=1.0)), index)
+        by_extent, _ = generate_sequence(
+            _spec(config=dataclasses.replace(SMALL, p_companion=1.0, companion_spacing="extent")), index)
+        target = by_extent.layers[by_extent.target_index]
+        width, height = target.sprite.size
+        target_width = target.size[0] / max(width, height) * width * np.sqrt(target.aspect[0])
+        target_height = target.size[0] / max(width, height) * height / np.sqrt(target.aspect[0])
+        companion = [layer for layer in by_extent.layers if layer.role == "distractor"][-1]
+        reference = [layer for layer in by_size.layers if layer.role == "distractor"][-1]
+        # The same draws, only the unit changes: the offset shrinks by width/size across, height/size along.
+        dx, dy = companion.cx[0] - target.cx[0], companion.cy[0] - target.cy[0]
+        ref_dx, ref_dy = reference.cx[0] - target.cx[0], reference.cy[0] - target.cy[0]
+        np.testing.assert_allclose(dx, ref_dx * target_width / target.size[0], rtol=1e-9)
+        np.testing.assert_allclose(dy, ref_dy * target_height / target.size[0], rtol=1e-9)
+        # The drift starts at zero, so at frame 0 the offset is the drawn 0.6-1.2 units.
+        assert 0.6 <= np.hypot(dx / target_width, dy / target_height) <= 1.2
+
+
+def test_companion_spacing_unknown_is_rejected():
+    with pytest.raises(ValueError, match=r"companion_spacing.*'width'"):
+        SceneConfig(companion_spacing="width")
+
+
 def test_cover_label_bins():
     assert [cover_label(c) for c in (0.0, 0.01, 0.15, 0.16, 0.5, 0.9, 0.95, 1.0)] == [0, 1, 1, 2, 4, 6, 7, 8]
 
@@ -206,3 +232,9 @@ def test_make_dataset_cli(tmp_path):
     assert main(["make-dataset", "--out", str(paired), "--sequences", "1", "--frames", "12", "--seed", "3",
                  "--procedural", "--size", "128x96", "--companions", "1"]) == 0
     assert "companion" in json.loads((paired / "synthetic.json").read_text())["sequences"][0]["events"]
+    assert main(["make-dataset", "--out", str(out), "--preset", "zoo-synth-val-pairs",
+                 "--companion-spacing", "extent"]) == 2
+    close = tmp_path / "close"
+    assert main(["make-dataset", "--out", str(close), "--sequences", "1", "--frames", "12", "--seed", "3",
+                 "--procedural", "--size", "128x96", "--companions", "1", "--companion-spacing", "extent"]) == 0
+    assert json.loads((close / "synthetic.json").read_text())["spec"]["config"]["companion_spacing"] == "extent"

@@ -33,6 +33,9 @@ def register(subparsers) -> None:
     parser.add_argument("--size", default=None, help="frame size WxH (default 640x480)")
     parser.add_argument("--companions", type=float, default=None,
                         help="probability that the target walks with a look-alike from frame 0 (default 0)")
+    parser.add_argument("--companion-spacing", choices=("size", "extent"), default=None,
+                        help="unit of the companion's offset: the target's longest side (size, the default) or "
+                             "its width across the offset (extent: thin targets walk shoulder to shoulder)")
     parser.add_argument("--assets", type=Path, default=None, help="asset folder (default $TRACKERZOO_ASSETS)")
     parser.add_argument("--workers", type=int, default=1, help="worker processes")
     parser.add_argument("--jpeg-quality", type=int, default=90)
@@ -51,10 +54,12 @@ def run(args: argparse.Namespace) -> int:
     from trackerzoo.datasets.synthetic import DatasetSpec, build_dataset, preset
 
     if args.preset is not None:
-        overridden = [name for name in ("sequences", "frames", "seed", "split", "size", "companions")
-                      if getattr(args, name) is not None] + (["procedural"] if args.procedural else [])
+        fixed = ("sequences", "frames", "seed", "split", "size", "companions", "companion_spacing")
+        overridden = [name for name in fixed if getattr(args, name) is not None]
+        overridden += ["procedural"] if args.procedural else []
         if overridden:
-            raise ValueError(f"--preset {args.preset} fixes the set; drop {', '.join('--' + n for n in overridden)}")
+            flags = ", ".join("--" + name.replace("_", "-") for name in overridden)
+            raise ValueError(f"--preset {args.preset} fixes the set; drop {flags}")
         spec = preset(args.preset)
     else:
         if args.sequences is None or args.frames is None or args.seed is None:
@@ -65,6 +70,9 @@ def run(args: argparse.Namespace) -> int:
             spec = dataclasses.replace(spec, config=dataclasses.replace(spec.config, frame_size=_size(args.size)))
         if args.companions is not None:
             spec = dataclasses.replace(spec, config=dataclasses.replace(spec.config, p_companion=args.companions))
+        if args.companion_spacing is not None:
+            spec = dataclasses.replace(spec, config=dataclasses.replace(spec.config,
+                                                                        companion_spacing=args.companion_spacing))
     if args.workers < 1:
         raise ValueError(f"--workers must be >= 1, got {args.workers}")
     if not 1 <= args.jpeg_quality <= 100:

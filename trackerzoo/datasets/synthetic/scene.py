@@ -22,6 +22,9 @@ from trackerzoo.datasets.synthetic.sprites import Pose, Sprite, recolour
 # Frames at the start of a sequence kept free of occluders and exits.
 QUIET_START = 10
 
+# Units of the companion's offset from the target (``SceneConfig.companion_spacing``).
+COMPANION_SPACINGS = ("size", "extent")
+
 
 @dataclass(frozen=True)
 class SceneConfig:
@@ -46,6 +49,12 @@ class SceneConfig:
     # groups): off in zoo-synth-val, whose sequences must not change; the draw comes after
     # every other one, so a set made with 0 is identical to one made before this knob.
     p_companion: float = 0.0
+    # How the companion's side-by-side offset is measured. "size": in target sizes (the
+    # sprite's longest side), so a tall thin target's companion walks one to two widths
+    # or more away and never touches it. "extent": in the target's own width (height for a
+    # vertical offset), so thin targets walk shoulder to shoulder, from a 40% overlap to a
+    # gap of a fifth of a width, like the people of the demo clip.
+    companion_spacing: str = "size"
 
     def __post_init__(self) -> None:
         width, height = self.frame_size
@@ -56,6 +65,9 @@ class SceneConfig:
             raise ValueError(f"object_size {self.object_size} must be 0 < min <= max")
         if not 0.0 <= self.p_companion <= 1.0:
             raise ValueError(f"p_companion must lie in [0, 1], got {self.p_companion!r}")
+        if self.companion_spacing not in COMPANION_SPACINGS:
+            raise ValueError(f"companion_spacing must be one of {', '.join(COMPANION_SPACINGS)}, "
+                             f"got {self.companion_spacing!r}")
 
 
 @dataclass
@@ -178,13 +190,24 @@ def _crossing_layer(rng: np.random.Generator, sprite: Sprite, role: str, target:
     return Layer(sprite, role, cx, cy, sizes, aspect, angle, target.exposure)
 
 
-def _companion_layer(rng: np.random.Generator, sprite: Sprite, target: Layer, length: int) -> Layer:
+def _target_extent(target: Layer) -> tuple[np.ndarray, np.ndarray]:
+    """The target's unrotated width and height over time, in frame pixels (see ``sprites._affine``)."""
+    width, height = target.sprite.size
+    base = target.size / max(width, height)
+    stretch = np.sqrt(np.maximum(target.aspect, 1e-3))
+    return width * base * stretch, height * base / stretch
+
+
+def _companion_layer(rng: np.random.Generator, sprite: Sprite, target: Layer, length: int,
+                     spacing: str = "size") -> Layer:
     """A look-alike walking beside the target, in the template from frame 0.
 
-    It keeps a side-by-side offset of 0.6-1.2 target sizes (mostly horizontal, drifting
-    slowly, sometimes closing to a partial overlap) and, in half of the sequences, walks
-    away from the target at a random time. It teaches what a crowd of look-alikes needs:
-    the template's centre object is the target, and a box covering the pair is wrong.
+    It keeps a side-by-side offset of 0.6-1.2 units (mostly horizontal, drifting slowly,
+    sometimes closing to a partial overlap; the unit is the target's size or, with
+    ``spacing="extent"``, its width across and height along) and, in half of the
+    sequences, walks away from the target at a random time. It teaches what a crowd of
+    look-alikes needs: the template's centre object is the target, and a box covering
+    the pair is wrong.
     """
     correlation = _uniform(rng, 20, 60)
     side = float(rng.choice([-1.0, 1.0]))
@@ -194,8 +217,9 @@ def _companion_layer(rng: np.random.Generator, sprite: Sprite, target: Layer, le
     if rng.random() < 0.5:
         leave = int(rng.integers(min(QUIET_START * 2, length - 1), length))
         distance = distance + np.maximum(np.arange(length) - leave, 0) * _uniform(rng, 0.02, 0.08)
-    offset_x = side * math.cos(heading) * distance * target.size
-    offset_y = math.sin(heading) * distance * target.size
+    unit_x, unit_y = _target_extent(target) if spacing == "extent" else (target.size, target.size)
+    offset_x = side * math.cos(heading) * distance * unit_x
+    offset_y = math.sin(heading) * distance * unit_y
     sizes = target.size * _uniform(rng, 0.85, 1.15) * np.exp(0.08 * smooth_noise(rng, length, correlation))
     aspect = target.aspect * np.exp(0.1 * smooth_noise(rng, length, correlation))
     angle = target.angle + 10.0 * smooth_noise(rng, length, correlation)
@@ -296,7 +320,7 @@ def plan_scene(pool: AssetPool, rng: np.random.Generator, length: int, config: S
     illumination = _illumination(rng, length, config, events)
     if config.p_companion > 0.0 and rng.random() < config.p_companion:
         sprite, kind = _look_alike(rng, pool, target_sprite)
-        companion = _companion_layer(rng, sprite, target, length)
+        companion = _companion_layer(rng, sprite, target, length, config.companion_spacing)
         (above if rng.random() < 0.3 else below).append(companion)
         events["companion"] = kind
     events["background"] = background.name
