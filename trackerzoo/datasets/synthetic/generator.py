@@ -61,6 +61,11 @@ PRESETS: dict[str, DatasetSpec] = {
     # what groups of similar objects (pedestrians in pairs) do to a tracker.
     "zoo-synth-val-pairs": DatasetSpec(sequences=30, frames=(150, 300), seed=20261122, split="val", prefix="zsp",
                                        config=SceneConfig(p_companion=1.0)),
+    # The same with the companion shoulder to shoulder (offset in target widths, not sizes):
+    # thin targets touching a look-alike, as the people walking in pairs of the demo clip.
+    "zoo-synth-val-close-pairs": DatasetSpec(sequences=30, frames=(150, 300), seed=20261123, split="val",
+                                             prefix="zsc",
+                                             config=SceneConfig(p_companion=1.0, companion_spacing="extent")),
 }
 
 
