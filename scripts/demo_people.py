@@ -26,6 +26,8 @@ def main() -> None:
     parser.add_argument("--trackers", nargs="+", default=["cract", "csrt"])
     parser.add_argument("--people", nargs="+", default=None, help="names (default: all annotated people)")
     parser.add_argument("--out", type=Path, default=Path("runs/demo-people"))
+    parser.add_argument("--weights", default=None,
+                        help="weights file given to every tracker listed (default: the shipped weights)")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="tracker parameter, as for trackerzoo track (applies to every tracker)")
@@ -43,7 +45,8 @@ def main() -> None:
     print("|---|---|---|---:|---:|---:|---:|")
     for tracker_name, name in itertools.product(args.trackers, names):
         person = people[name]
-        tracker = trackerzoo.create(tracker_name, **params)
+        options = {"weights": args.weights} if args.weights is not None else {}
+        tracker = trackerzoo.create(tracker_name, **options, **params)
         frames = itertools.islice(open_frames(DEMO_CLIP), person.first_frame, None)
         run = track_frames(tracker, frames, init_box=person.init_box)
         boxes = [prediction.box for prediction in run.predictions]
