@@ -17,7 +17,7 @@ import numpy as np
 from trackerzoo.datasets.synthetic.backgrounds import CameraPath, StillBackground, VideoBackground, plan_camera
 from trackerzoo.datasets.synthetic.pools import AssetPool
 from trackerzoo.datasets.synthetic.signals import bump, smooth_noise, smooth_step
-from trackerzoo.datasets.synthetic.sprites import Pose, Sprite, recolour
+from trackerzoo.datasets.synthetic.sprites import Pose, Sprite, recolour, sprite_scales
 
 # Frames at the start of a sequence kept free of occluders and exits.
 QUIET_START = 10
@@ -191,11 +191,10 @@ def _crossing_layer(rng: np.random.Generator, sprite: Sprite, role: str, target:
 
 
 def _target_extent(target: Layer) -> tuple[np.ndarray, np.ndarray]:
-    """The target's unrotated width and height over time, in frame pixels (see ``sprites._affine``)."""
+    """The target's unrotated width and height over time, in frame pixels."""
     width, height = target.sprite.size
-    base = target.size / max(width, height)
-    stretch = np.sqrt(np.maximum(target.aspect, 1e-3))
-    return width * base * stretch, height * base / stretch
+    scale_x, scale_y = sprite_scales(target.sprite, target.size, target.aspect)
+    return width * scale_x, height * scale_y
 
 
 def _companion_layer(rng: np.random.Generator, sprite: Sprite, target: Layer, length: int,

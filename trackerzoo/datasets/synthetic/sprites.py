@@ -141,11 +141,22 @@ class RenderedLayer:
         return frame_window, layer_window
 
 
+def sprite_scales(sprite: Sprite, size: float | np.ndarray,
+                  aspect: float | np.ndarray) -> tuple[float | np.ndarray, float | np.ndarray]:
+    """Horizontal and vertical scale factors of ``sprite`` drawn at ``size`` (longest side) and ``aspect``.
+
+    Works on floats or on arrays over time: the planner needs the target's drawn width and
+    height (``sprite.size`` times these) before anything is rendered.
+    """
+    width, height = sprite.size
+    base = size / max(width, height)
+    stretch = np.sqrt(np.maximum(aspect, 1e-3))
+    return base * stretch, base / stretch
+
+
 def _affine(sprite: Sprite, pose: Pose) -> np.ndarray:
     width, height = sprite.size
-    base = pose.size / max(width, height)
-    stretch = math.sqrt(max(pose.aspect, 1e-3))
-    sx, sy = base * stretch, base / stretch
+    sx, sy = (float(scale) for scale in sprite_scales(sprite, pose.size, pose.aspect))
     angle = math.radians(pose.angle_deg)
     cos_a, sin_a = math.cos(angle), math.sin(angle)
     linear = np.array([[cos_a, -sin_a], [sin_a, cos_a]]) @ np.diag([sx, sy])
