@@ -9,6 +9,7 @@ tell from its neighbours; these crops make it easy to see whom the box is on.
 from __future__ import annotations
 
 import argparse
+import itertools
 from pathlib import Path
 
 import cv2
@@ -47,7 +48,7 @@ def main() -> None:
         raise ValueError(f"--start must be a frame number >= 0, got {args.start}")
 
     boxes = np.loadtxt(args.boxes, delimiter=",", ndmin=2)
-    frames = list(open_frames(DEMO_CLIP))[args.start:]
+    frames = list(itertools.islice(open_frames(DEMO_CLIP), args.start, None))
     if len(boxes) != len(frames):
         raise ValueError(f"{args.boxes} has {len(boxes)} boxes but the demo clip has {len(frames)} frames "
                          f"from frame {args.start}")

@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 
 import trackerzoo
+from trackerzoo.cli.options import parse_overrides
 from trackerzoo.demo_data import DEMO_CLIP, check_keyframes, load_demo_people
 from trackerzoo.io import open_frames, write_boxes
 from trackerzoo.session import track_frames
@@ -39,7 +40,7 @@ def main() -> None:
     unknown = [name for name in names if name not in people]
     if unknown:
         raise ValueError(f"unknown people {unknown}; annotated: {', '.join(people)}")
-    params = dict(item.split("=", 1) for item in args.set)
+    params = parse_overrides(args.set)
 
     print("| tracker | person | frames | on target | first off | mean IoU | FPS |")
     print("|---|---|---|---:|---:|---:|---:|")

@@ -198,7 +198,7 @@ def _target_extent(target: Layer) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _companion_layer(rng: np.random.Generator, sprite: Sprite, target: Layer, length: int,
-                     spacing: str = "size") -> Layer:
+                     spacing: str) -> Layer:
     """A look-alike walking beside the target, in the template from frame 0.
 
     It keeps a side-by-side offset of 0.6-1.2 units (mostly horizontal, drifting slowly,
