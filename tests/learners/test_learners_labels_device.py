@@ -1,7 +1,8 @@
 import pytest
 import torch
 
-from trackerzoo.learners import GaussNewtonDCFLearner, SampleMemory, gaussian_label_map, steepest_descent
+from trackerzoo.labels import gaussian_label_map
+from trackerzoo.learners import GaussNewtonDCFLearner, SampleMemory, steepest_descent
 
 
 def test_gaussian_label_map_hand_computed():

@@ -10,7 +10,8 @@ import pytest
 import torch
 from training_fixtures import moving_square_dataset
 
-from trackerzoo.training import gaussian_center_labels, ope_evaluator
+from trackerzoo.labels import gaussian_center_labels
+from trackerzoo.training import ope_evaluator
 
 
 def test_gaussian_labels_peak_at_the_box_centre():

@@ -19,15 +19,15 @@ import numpy as np
 import torch
 from torch import nn
 
+from trackerzoo.labels import gaussian_center_labels
 from trackerzoo.ops import dw_xcorr
-from trackerzoo.sampling import sample_patches, search_region_size
+from trackerzoo.patches import sample_patches, search_region_size
 from trackerzoo.training import (
     CropSpec,
     PairSampler,
     Recipe,
     TrainConfig,
     apply_overrides,
-    gaussian_center_labels,
     ope_evaluator,
 )
 from trackerzoo.training.losses import bce_loss

@@ -1,29 +1,38 @@
-"""Online learners shared by the trackers: sample memory, ATOM Gauss-Newton/CG, DiMP/LWL steepest descent."""
+"""Online learners shared by the trackers; see ``docs/learners.md`` for which to use.
 
-from .gauss_newton import (
-    GaussNewtonDCFLearner,
-    combined_filter,
-    conjugate_gradient,
-    dcf_loss,
-    project_features,
-)
-from .labels import gaussian_label_map
+- :mod:`.dcf`: ATOM's linear DCF (optional 1x1 projection), Gauss-Newton + conjugate
+  gradient on ``ops.dcf_cg`` / ``ops.dcf_normal_apply`` (ATOM, D3S, IBFP's online branch).
+- :mod:`.gauss_newton`: Gauss-Newton + CG for a small network with a closed-form
+  Jacobian (CRACT's discriminator).
+- :mod:`.steepest_descent`: DiMP's steepest descent with the hinge residual and LWL's
+  few-shot learner with per-pixel weights (RTS).
+- :mod:`.memory` (keep-first, replace lowest-weight or oldest, learning-rate decay) and
+  :mod:`.short_long_memory` (MDNet's short/long-term windows): sample memories.
+"""
+
+from .conjugate_gradient import conjugate_gradient
+from .dcf import GaussNewtonDCFLearner, combined_filter, dcf_loss, project_features
+from .gauss_newton import Linearizable, gauss_newton_fit
 from .linear_filter import apply_filter, default_padding, filter_gradient
 from .memory import SampleMemory
+from .short_long_memory import SampleSet, ShortLongMemory
 from .steepest_descent import DiMPSteepestDescent, LWLFewShotLearner, steepest_descent
 
 __all__ = [
     "DiMPSteepestDescent",
     "GaussNewtonDCFLearner",
     "LWLFewShotLearner",
+    "Linearizable",
     "SampleMemory",
+    "SampleSet",
+    "ShortLongMemory",
     "apply_filter",
     "combined_filter",
     "conjugate_gradient",
     "dcf_loss",
     "default_padding",
     "filter_gradient",
-    "gaussian_label_map",
+    "gauss_newton_fit",
     "project_features",
     "steepest_descent",
 ]

@@ -5,7 +5,6 @@ Plugins describe how their tracker is trained as a :class:`Recipe` (registered w
 """
 
 from trackerzoo.training.config import TrainConfig, apply_overrides, parse_assignments
-from trackerzoo.training.labels import gaussian_center_labels
 from trackerzoo.training.recipe import Recipe, RecipeNotFoundError, build_recipe, get_recipe_info
 from trackerzoo.training.samplers import CropSpec, PairSampler, SequenceSampler
 from trackerzoo.training.schedules import LearningRateSchedule
@@ -25,7 +24,6 @@ __all__ = [
     "ValidationCallback",
     "apply_overrides",
     "build_recipe",
-    "gaussian_center_labels",
     "get_recipe_info",
     "ope_evaluator",
     "parse_assignments",

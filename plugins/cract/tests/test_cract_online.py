@@ -1,4 +1,4 @@
-"""The online discriminator: Gauss-Newton/CG fits lower Eq. 8, memory windows, sampling rules."""
+"""The online discriminator: Gauss-Newton/CG fits lower Eq. 8, sampling rules (memory windows: tests/learners)."""
 
 from __future__ import annotations
 
@@ -6,13 +6,12 @@ import numpy as np
 import torch
 from trackerzoo_cract.model import Discriminator
 from trackerzoo_cract.model.anchors import pairwise_iou
-from trackerzoo_cract.online.gauss_newton import gauss_newton_fit
-from trackerzoo_cract.online.memory import SampleSet, ShortLongMemory
 from trackerzoo_cract.online.sampling import distractor_boxes, negative_boxes, positive_boxes
 
 import trackerzoo
 from trackerzoo.demo_data import DEMO_CLIP, DEMO_INIT_BOX
 from trackerzoo.io.frames import open_frames
+from trackerzoo.learners import gauss_newton_fit
 
 
 def _separable_samples(count: int, generator: torch.Generator):
@@ -52,24 +51,6 @@ def test_update_changes_only_the_fc_layers_and_lowers_the_objective():
     assert history[1] < history[0]
     assert torch.equal(discriminator.conv.weight, conv_before)
     assert not torch.equal(discriminator.fc1.weight, fc_before)
-
-
-def test_memory_keeps_positives_long_and_negatives_short():
-    memory = ShortLongMemory(long_term_frames=100, short_term_frames=20)
-    first = SampleSet(0, torch.zeros(3, 2), torch.tensor([1.0, 0.0, 0.0]))
-    memory.reset(first)
-    memory.add(SampleSet(10, torch.ones(2, 2), torch.tensor([1.0, 0.0])))
-    memory.add(SampleSet(40, torch.full((2, 2), 2.0), torch.tensor([1.0, 0.0])))
-    projected, labels, weights = memory.training_set(45)
-    # Positives of frames 0 (first frame, always), 10 and 40; negatives only from frame 40 (within 20).
-    assert labels.tolist() == [1.0, 1.0, 1.0, 0.0]
-    assert projected[-1].tolist() == [2.0, 2.0]
-    assert torch.isclose(weights[labels > 0].sum(), torch.tensor(0.5))
-    assert torch.isclose(weights[labels == 0].sum(), torch.tensor(0.5))
-    memory.add(SampleSet(130, torch.full((1, 2), 3.0), torch.tensor([1.0])))
-    projected, labels, _ = memory.training_set(130)
-    # Frame 10 has left the long-term window; no recent negatives: the first frame's are used.
-    assert labels.tolist() == [1.0, 1.0, 1.0, 0.0, 0.0]
 
 
 def test_sampled_boxes_respect_the_iou_rules():

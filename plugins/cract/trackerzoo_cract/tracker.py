@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from trackerzoo import Prediction, Tracker
-from trackerzoo.sampling import sample_patches, siamese_crop_side
+from trackerzoo.patches import sample_patches, siamese_crop_side
 from trackerzoo_cract.loading import build_network
 from trackerzoo_cract.model import TemplateEmbedding
 from trackerzoo_cract.model.anchors import decode, non_maximum_suppression, pairwise_iou

@@ -4,7 +4,7 @@ The jitter follows pytracking's samplers: the box size is scaled by
 ``exp(N(0, scale_jitter))`` per axis and its centre moved uniformly by up to
 ``center_jitter * sqrt(w * h) / 2`` (of the jittered box) per axis, so the network
 does not learn that the target always sits exactly in the middle at one scale. The
-crop itself is :func:`trackerzoo.sampling.crops.sample_patches`.
+crop itself is :func:`trackerzoo.patches.crops.sample_patches`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import math
 import numpy as np
 import torch
 
-from trackerzoo.sampling import PatchTransform, sample_patches, search_region_size, siamese_crop_side
+from trackerzoo.patches import PatchTransform, sample_patches, search_region_size, siamese_crop_side
 
 
 @dataclasses.dataclass(frozen=True)

@@ -7,6 +7,10 @@
   negatives mined hard (the distractor proposals of the frame first, then the
   highest-scoring of a larger random pool); then the fc layers only are refitted by
   one Gauss-Newton step of 5 CG iterations on the short-long memory.
+
+Both learners are the core's: ``trackerzoo.learners.gauss_newton_fit`` (the discriminator
+gives its Jacobian in closed form) and ``trackerzoo.learners.ShortLongMemory`` (MDNet's
+short/long-term windows).
 """
 
 from __future__ import annotations
@@ -15,10 +19,9 @@ from collections.abc import Sequence
 
 import torch
 
+from trackerzoo.learners import SampleSet, ShortLongMemory, gauss_newton_fit
 from trackerzoo_cract.model.discriminator import Discriminator
 from trackerzoo_cract.model.pyramid import PyramidFeatures, PyramidRoiPooling
-from trackerzoo_cract.online.gauss_newton import gauss_newton_fit
-from trackerzoo_cract.online.memory import SampleSet, ShortLongMemory
 from trackerzoo_cract.online.sampling import distractor_boxes, negative_boxes, positive_boxes
 from trackerzoo_cract.params import CractParams, ModelConfig
 
@@ -89,7 +92,7 @@ class OnlineDiscriminator:
             gauss_newton_iters=p.init_gauss_newton_iters, cg_iters=p.init_cg_iters, backend=p.ops_backend,
         )
         with torch.no_grad():
-            self.memory.reset(SampleSet(frame=0, projected=self.network.project(features), labels=label_vector))
+            self.memory.reset(SampleSet(frame=0, features=self.network.project(features), labels=label_vector))
         return history
 
     def _shares(self, views: int) -> list[tuple[int, int]]:
@@ -119,7 +122,7 @@ class OnlineDiscriminator:
         negatives = torch.cat((distractor_projected, pool_projected[hardest[:fill]]))
         projected = torch.cat((self.network.project(self._pool(phi34, positives)), negatives))
         labels = torch.cat((torch.ones(positives.shape[0]), torch.zeros(negatives.shape[0]))).to(projected)
-        self.memory.add(SampleSet(frame=frame, projected=projected, labels=labels))
+        self.memory.add(SampleSet(frame=frame, features=projected, labels=labels))
 
     def update(self, frame: int) -> list[float]:
         """Refit the two fc layers on the memory (one Gauss-Newton step)."""

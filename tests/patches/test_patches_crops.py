@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from trackerzoo.sampling import (
+from trackerzoo.patches import (
     PatchTransform,
     fit_crop_to_image,
     sample_patches,
@@ -169,7 +169,7 @@ def test_sample_patches_on_cuda_matches_cpu():
 
 
 def test_paste_inverts_sampling_inside_the_crop():
-    from trackerzoo.sampling import paste_patches
+    from trackerzoo.patches import paste_patches
 
     image = _ramp_image(30, 40)
     # Same resolution crop (scale 1, pixel-aligned): pasting back reproduces the covered pixels exactly.
@@ -181,7 +181,7 @@ def test_paste_inverts_sampling_inside_the_crop():
 
 
 def test_paste_of_upsampled_linear_patch_is_linear():
-    from trackerzoo.sampling import paste_patches
+    from trackerzoo.patches import paste_patches
 
     image = _ramp_image(60, 80)
     patches, transform = sample_patches(image, [[41.3, 29.7]], [[20.0, 12.0]], (48, 80), antialias=False)

@@ -1,4 +1,4 @@
-"""Target-centred image sampling: crop sizes, batched crops and exact patch<->image transforms."""
+"""Image patches around the target: crop sizes, batched crops, pasting back and exact patch<->image transforms."""
 
 from .crops import BORDER_MODES, fit_crop_to_image, sample_patches
 from .paste import paste_patches
