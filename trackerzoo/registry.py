@@ -303,7 +303,7 @@ def _hook_error(manager: pluggy.PluginManager, error: pluggy.PluginValidationErr
         name for name in dir(plugin)
         if name.startswith(HOOK_PREFIX) and name not in known and inspect.isroutine(getattr(plugin, name, None))
     )
-    detail = str(error)
+    detail = " ".join(str(error).split())
     if unknown:
         hints = [
             f"{name!r} (did you mean {close[0]!r}?)" if (close := difflib.get_close_matches(name, known, n=1))
