@@ -16,12 +16,14 @@ from __future__ import annotations
 import collections
 import importlib
 import pickle
+import random
 import sys
 import textwrap
 import types
 import uuid
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -342,10 +344,14 @@ def test_cract_training_checkpoint_converts_with_cracts_own_filter(tmp_path):
     assert registry.checkpoint_filters["cract"].distribution == "trackerzoo-cract"
     net = CractNet(MODEL_CONFIGS["mobilenetv2"])
     state = {f"_orig_mod.{key}": value for key, value in net.state_dict().items()}  # a torch.compile'd module
-    torch.save({"model": state, "optimizer": {"state": {}}, "step": 10}, tmp_path / "step_10.pt")
+    optimizer = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+    rng = {"numpy": np.random.get_state(), "python": random.getstate(), "torch": torch.get_rng_state()}
+    payload = {"recipe": "cract", "step": 10, "model": state, "optimizer": optimizer.state_dict(), "rng": [rng]}
+    torch.save(payload, tmp_path / "step_10.pt")  # the layout of the trainer's checkpoints
     out = tmp_path / "cract.safetensors"
     report = convert_checkpoint(tmp_path / "step_10.pt", out, tracker="cract", fp16=False, registry=registry)
     assert report.wrapper == "model" and report.tensor_count == len(net.state_dict())
+    assert {"optimizer", "rng", "step"} <= set(report.dropped_entries)
     restored = load_into(CractNet(MODEL_CONFIGS["mobilenetv2"]), out)
     assert all(torch.equal(restored.state_dict()[key], value) for key, value in net.state_dict().items())
     with pytest.raises(ValueError, match="missing keys"):  # a mobilenetv2 checkpoint is no r18 one
