@@ -25,6 +25,7 @@ import importlib.metadata
 import inspect
 import os
 import threading
+import types
 import warnings
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -357,6 +358,21 @@ def _call_hooks(manager: pluggy.PluginManager, registry: Registry, distributions
             manager.subset_hook_caller(hook_name, remove_plugins=others)(registry=scope)
 
 
+def _hashable(plugin: object) -> object:
+    """``plugin`` itself, or a module holding its attributes when it cannot be hashed.
+
+    pluggy keeps plugins in sets; a namespace object such as ``types.SimpleNamespace``
+    is not hashable, so it is registered through a module with the same attributes.
+    """
+    try:
+        hash(plugin)
+    except TypeError:
+        proxy = types.ModuleType(f"{type(plugin).__name__}_plugin")
+        proxy.__dict__.update(vars(plugin))
+        return proxy
+    return plugin
+
+
 def load_registry(
     plugins: Iterable[tuple[object, str]] = (),
     *,
@@ -395,6 +411,7 @@ def load_registry(
         for plugin, dist in manager.list_plugin_distinfo():
             distributions[id(plugin)] = dist.project_name
     for plugin, distribution in plugins:
+        plugin = _hashable(plugin)
         if manager.is_registered(plugin):
             continue
         register(plugin, f"{distribution}:{getattr(plugin, '__name__', id(plugin))}", distribution)
