@@ -5,6 +5,10 @@ the module were imported it would write a marker file; if the pickled ``__reduce
 ran it would call ``os.system``; if ``__setstate__`` ran it would write a marker. A
 control test shows plain ``torch.load(weights_only=False)`` does trigger them, so the
 payload is live, and the restricted reader must leave every marker absent.
+
+Key renaming is a plugin's checkpoint filter: here a test-local plugin registers filters
+for the official pytracking (RTS) and TracKit (OceanPlus) layouts with core's generic
+``move_backbone`` helper, through the ``trackerzoo_register_checkpoint_filters`` hook.
 """
 
 from __future__ import annotations
@@ -12,27 +16,69 @@ from __future__ import annotations
 import collections
 import importlib
 import pickle
+import random
 import sys
 import textwrap
+import types
 import uuid
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
+import trackerzoo
+from trackerzoo import registry as registry_module
 from trackerzoo.cli.main import main as cli_main
+from trackerzoo.errors import DuplicateTrackerError
 from trackerzoo.nn.backbones import build_backbone
 from trackerzoo.weights import (
-    available_key_filters,
     convert_checkpoint,
     load_into,
     load_state_dict,
+    move_backbone,
     read_checkpoint,
     read_metadata,
-    register_key_filter,
 )
-from trackerzoo.weights.key_filters import _FILTERS
 from trackerzoo.weights.unpickler import restricted_load
+
+PYTRACKING_BACKBONE = "feature_extractor."  # pytracking's rts50.pth
+OCEANPLUS_BACKBONE = "features.features."  # TracKit's OceanPlus
+
+
+def _rts_backbone_model() -> torch.nn.Module:
+    return build_backbone("resnet50", output_layers=["layer1"], style="mrcnn")
+
+
+def _keep_model_keys(state_dict: dict, model: torch.nn.Module) -> dict:
+    """The backbone part only, as the model names it (timm-style use of the model argument)."""
+    renamed = move_backbone(state_dict, PYTRACKING_BACKBONE, to="", keep_others=False, checkpoint="rts50.pth")
+    wanted = model.state_dict()
+    return {key: value for key, value in renamed.items() if key in wanted}
+
+
+def _official_layouts_plugin() -> types.ModuleType:
+    """What a future RTS / ARN plugin declares beside its model, reduced to the backbones."""
+    module = types.ModuleType("plugin_official_layouts")
+
+    @trackerzoo.hookimpl
+    def trackerzoo_register_checkpoint_filters(registry):
+        registry.add_checkpoint_filter("rts-like", lambda sd, model: move_backbone(sd, PYTRACKING_BACKBONE))
+        registry.add_checkpoint_filter("rts-like-backbone", _keep_model_keys, model=_rts_backbone_model)
+        registry.add_checkpoint_filter(
+            "ocean-like-backbone", lambda sd, model: move_backbone(sd, OCEANPLUS_BACKBONE, to="", keep_others=False)
+        )
+
+    module.trackerzoo_register_checkpoint_filters = trackerzoo_register_checkpoint_filters
+    return module
+
+
+@pytest.fixture
+def official_filters(monkeypatch) -> registry_module.Registry:
+    """The process-wide registry holds core's built-in plugins plus the official-layouts test plugin."""
+    registry = registry_module.load_registry([(_official_layouts_plugin(), "official-layouts")], autoload=False)
+    monkeypatch.setattr(registry_module, "_default_registry", registry)
+    return registry
 
 PAYLOAD_SOURCE = '''
 import os
@@ -115,7 +161,8 @@ def test_control_plain_torch_load_does_run_the_payload(payload, tmp_path):
 
 @pytest.mark.parametrize("legacy", [False, True], ids=["zip", "legacy"])
 @pytest.mark.parametrize("importable", [False, True], ids=["module-gone", "module-importable"])
-def test_ltr_checkpoint_converts_without_running_code(payload, tmp_path, monkeypatch, legacy, importable):
+def test_ltr_checkpoint_converts_without_running_code(payload, tmp_path, monkeypatch, legacy, importable,
+                                                      official_filters):
     module, markers = payload
     backbone = build_backbone("resnet50", output_layers=["layer1"], style="mrcnn")
     with torch.no_grad():
@@ -137,21 +184,22 @@ def test_ltr_checkpoint_converts_without_running_code(payload, tmp_path, monkeyp
     assert "posix.system" in extracted.placeholder_origins or "os.system" in extracted.placeholder_origins
 
     out = tmp_path / "rts_backbone.safetensors"
-    report = convert_checkpoint(path, out, tracker="rts-backbone", fp16=False)
+    report = convert_checkpoint(path, out, tracker="rts-like-backbone", fp16=False)
     assert sorted(markers.iterdir()) == []
     assert report.tensor_count == len(backbone.state_dict())
     restored = load_into(build_backbone("resnet50", output_layers=["layer1"], style="mrcnn"), out)
     for key, value in backbone.state_dict().items():
         assert torch.equal(restored.state_dict()[key], value)
-    assert read_metadata(out)["key_filter"] == "rts-backbone"
+    assert read_metadata(out)["key_filter"] == "rts-like-backbone"
+    assert read_metadata(out)["key_filter_distribution"] == "official-layouts"
 
 
-def test_full_rts_filter_moves_the_backbone_and_keeps_the_rest(payload, tmp_path):
+def test_full_rts_filter_moves_the_backbone_and_keeps_the_rest(payload, tmp_path, official_filters):
     module, markers = payload
     backbone = build_backbone("resnet50", output_layers=["conv1"], style="mrcnn")
     path = tmp_path / "rts50.pth"
     torch.save(_ltr_checkpoint(module, _rts_like_state(backbone)), path)
-    convert_checkpoint(path, tmp_path / "rts.safetensors", tracker="rts")
+    convert_checkpoint(path, tmp_path / "rts.safetensors", tracker="rts-like")
     keys = set(load_state_dict(tmp_path / "rts.safetensors"))
     assert "backbone.conv1.weight" in keys and "backbone.bn1.running_var" in keys
     assert {"classifier.filter_initializer.filter_conv.weight", "target_model.weight"} <= keys
@@ -159,7 +207,7 @@ def test_full_rts_filter_moves_the_backbone_and_keeps_the_rest(payload, tmp_path
     assert sorted(markers.iterdir()) == []
 
 
-def test_oceanplus_layout_wrapped_and_dataparallel_prefixed(payload, tmp_path):
+def test_oceanplus_layout_wrapped_and_dataparallel_prefixed(payload, tmp_path, official_filters):
     module, markers = payload
     backbone = build_backbone("resnet50", output_layers=["layer2"], dilated=True, style="pysot")
     state = {f"module.features.features.{k}": v for k, v in backbone.state_dict().items()}
@@ -168,7 +216,7 @@ def test_oceanplus_layout_wrapped_and_dataparallel_prefixed(payload, tmp_path):
     path = tmp_path / "OceanPlus.pth"
     torch.save({"state_dict": state, "arch": module.NetConstructor(), "epoch": 20}, path)
     out = tmp_path / "ocean_backbone.safetensors"
-    assert cli_main(["convert", str(path), "--tracker", "arn-backbone", "--out", str(out)]) == 0
+    assert cli_main(["convert", str(path), "--tracker", "ocean-like-backbone", "--out", str(out)]) == 0
     restored = load_into(build_backbone("resnet50", output_layers=["layer2"], dilated=True, style="pysot"), out)
     x = torch.rand(1, 3, 127, 127)
     backbone.eval(), restored.eval()
@@ -222,19 +270,92 @@ def test_files_that_are_not_checkpoints_raise_value_errors(tmp_path):
         read_checkpoint(tmp_path / "empty.pth")
 
 
-def test_key_filter_registry(tmp_path, monkeypatch):
-    monkeypatch.setattr("trackerzoo.weights.key_filters._FILTERS", dict(_FILTERS))
-    assert {"plain", "backbone", "rts", "rts-backbone", "arn", "arn-backbone", "rpvt"} <= set(available_key_filters())
-    with pytest.raises(ValueError, match="already registered"):
-        register_key_filter("rts", lambda sd: sd)
-    register_key_filter("rts", lambda sd: {"renamed." + k: v for k, v in sd.items()}, replace=True)
+def test_checkpoint_filters_come_from_the_hook(tmp_path, official_filters):
+    assert {"plain", "backbone", "rts-like", "rts-like-backbone", "ocean-like-backbone"} <= set(
+        official_filters.checkpoint_filters
+    )
+    assert official_filters.checkpoint_filters["plain"].distribution == registry_module.CORE_DISTRIBUTION
+    assert official_filters.checkpoint_filters["rts-like"].distribution == "official-layouts"
     torch.save({"w": torch.ones(2)}, tmp_path / "c.pth")
-    convert_checkpoint(tmp_path / "c.pth", tmp_path / "c.safetensors", tracker="rts")
-    assert set(load_state_dict(tmp_path / "c.safetensors")) == {"renamed.w"}
-    with pytest.raises(ValueError, match="no key filter for tracker 'nosuch'"):
+    with pytest.raises(ValueError, match=r"no checkpoint filter for tracker 'nosuch'.*'rts-like'"):
         convert_checkpoint(tmp_path / "c.pth", tmp_path / "d.safetensors", tracker="nosuch")
     with pytest.raises(ValueError, match="feature_extractor"):
-        convert_checkpoint(tmp_path / "c.pth", tmp_path / "d.safetensors", tracker="rpvt-backbone")
+        convert_checkpoint(tmp_path / "c.pth", tmp_path / "d.safetensors", tracker="rts-like-backbone")
+    # A registry passed explicitly wins over the process-wide one.
+    module = types.ModuleType("plugin_renaming")
+
+    @trackerzoo.hookimpl
+    def trackerzoo_register_checkpoint_filters(registry):
+        registry.add_checkpoint_filter("renaming", lambda sd, model: {"renamed." + k: v for k, v in sd.items()})
+
+    module.trackerzoo_register_checkpoint_filters = trackerzoo_register_checkpoint_filters
+    own = registry_module.load_registry([(module, "renaming-dist")], autoload=False)
+    convert_checkpoint(tmp_path / "c.pth", tmp_path / "c.safetensors", tracker="renaming", registry=own)
+    assert set(load_state_dict(tmp_path / "c.safetensors")) == {"renamed.w"}
+    assert read_metadata(tmp_path / "c.safetensors")["key_filter_distribution"] == "renaming-dist"
+
+
+def test_a_filter_name_registered_twice_names_both_distributions():
+    with pytest.raises(DuplicateTrackerError, match=r"'rts-like'.*'first'.*'second'"):
+        registry_module.load_registry(
+            [(_official_layouts_plugin(), "first"), (_official_layouts_plugin(), "second")], autoload=False
+        )
+
+
+def test_filter_output_must_fit_the_declared_model(tmp_path):
+    module = types.ModuleType("plugin_sloppy")
+    seen = []
+
+    def sloppy(state_dict, model):
+        seen.append(type(model).__name__)
+        return {"conv.weight": state_dict["w"]}
+
+    @trackerzoo.hookimpl
+    def trackerzoo_register_checkpoint_filters(registry):
+        registry.add_checkpoint_filter("sloppy", sloppy, model=lambda: torch.nn.Linear(2, 1))
+
+    module.trackerzoo_register_checkpoint_filters = trackerzoo_register_checkpoint_filters
+    registry = registry_module.load_registry([(module, "sloppy-dist")], autoload=False)
+    torch.save({"w": torch.ones(1, 2)}, tmp_path / "c.pth")
+    out = tmp_path / "s.safetensors"
+    with pytest.raises(ValueError, match=r"missing keys \(2\): \['bias', 'weight'\].*unexpected keys \(1\): "
+                                         r"\['conv.weight'\]"):
+        convert_checkpoint(tmp_path / "c.pth", out, tracker="sloppy", registry=registry)
+    assert seen == ["Linear"] and not out.exists()
+
+
+def test_move_backbone_helper():
+    state = {"feature_extractor.conv1.weight": torch.ones(1), "feature_extractor.fc.weight": torch.ones(2),
+             "head.bias": torch.zeros(1)}
+    assert set(move_backbone(state, "feature_extractor.")) == {"backbone.conv1.weight", "head.bias"}
+    assert set(move_backbone(state, "feature_extractor.", to="", keep_others=False)) == {"conv1.weight"}
+    kept_head = move_backbone(state, "feature_extractor.", head_prefixes=(), keep_others=False)
+    assert set(kept_head) == {"backbone.conv1.weight", "backbone.fc.weight"}
+    with pytest.raises(ValueError, match=r"rts50.pth has no 'features.features.' keys"):
+        move_backbone(state, "features.features.", checkpoint="rts50.pth")
+
+
+def test_cract_training_checkpoint_converts_with_cracts_own_filter(tmp_path):
+    hooks = pytest.importorskip("trackerzoo_cract.hooks")
+    from trackerzoo_cract.model import CractNet
+    from trackerzoo_cract.params import MODEL_CONFIGS
+
+    registry = registry_module.load_registry([(hooks, "trackerzoo-cract")], autoload=False)
+    assert registry.checkpoint_filters["cract"].distribution == "trackerzoo-cract"
+    net = CractNet(MODEL_CONFIGS["mobilenetv2"])
+    state = {f"_orig_mod.{key}": value for key, value in net.state_dict().items()}  # a torch.compile'd module
+    optimizer = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+    rng = {"numpy": np.random.get_state(), "python": random.getstate(), "torch": torch.get_rng_state()}
+    payload = {"recipe": "cract", "step": 10, "model": state, "optimizer": optimizer.state_dict(), "rng": [rng]}
+    torch.save(payload, tmp_path / "step_10.pt")  # the layout of the trainer's checkpoints
+    out = tmp_path / "cract.safetensors"
+    report = convert_checkpoint(tmp_path / "step_10.pt", out, tracker="cract", fp16=False, registry=registry)
+    assert report.wrapper == "model" and report.tensor_count == len(net.state_dict())
+    assert {"optimizer", "rng", "step"} <= set(report.dropped_entries)
+    restored = load_into(CractNet(MODEL_CONFIGS["mobilenetv2"]), out)
+    assert all(torch.equal(restored.state_dict()[key], value) for key, value in net.state_dict().items())
+    with pytest.raises(ValueError, match="missing keys"):  # a mobilenetv2 checkpoint is no r18 one
+        convert_checkpoint(tmp_path / "step_10.pt", out, tracker="cract-r18", registry=registry)
 
 
 def test_cli_converts_and_reports_bad_input_with_exit_status_2(tmp_path, capsys):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -20,6 +21,7 @@ from trackerzoo.weights import (
     sha256_file,
     upsert_entry,
     weights_dir,
+    weights_for,
     write_manifest,
 )
 
@@ -37,9 +39,10 @@ def weights_folder(tmp_path, monkeypatch):
     return folder
 
 
-def _entry(name: str, file: str, sha256: str) -> ManifestEntry:
+def _entry(name: str, file: str, sha256: str, variant: str | None = None) -> ManifestEntry:
+    """An entry of tracker ``toy``; its variant is its name unless given (one file per variant)."""
     return ManifestEntry(
-        name=name, file=file, sha256=sha256, parameter_count=10, tracker="toy", variant="default",
+        name=name, file=file, sha256=sha256, parameter_count=10, tracker="toy", variant=variant or name,
         backbone="resnet18", data="synthetic", steps=5, metrics={"auc": 0.5}, licence="Apache-2.0",
     )  # fmt: skip
 
@@ -146,6 +149,34 @@ def test_manifest_round_trip_and_validation(tmp_path):
         read_manifest(path)
     with pytest.raises(ValueError, match=r"\['b'\]"):
         write_manifest([entries[0], entries[0]], path)
+
+
+def test_weights_for_finds_the_file_serving_a_tracker_variant(tmp_path):
+    path = tmp_path / "manifest.json"
+    backbone = dataclasses.replace(_entry("imagenet", "i.safetensors", "c" * 64), tracker=None, variant=None)
+    write_manifest([_entry("toy_small", "s.safetensors", "a" * 64, variant="small"),
+                    _entry("toy_large", "l.safetensors", "b" * 64, variant="large"), backbone], path)
+    assert weights_for("toy", "small", path).file == "s.safetensors"
+    assert weights_for("toy", "large", path).name == "toy_large"
+    assert weights_for("toy", "tiny", path) is None
+    assert weights_for("other", "small", path) is None
+    assert weights_for("imagenet", "small", path) is None  # entries without a tracker serve none
+
+
+def test_one_file_per_tracker_variant(tmp_path):
+    path = tmp_path / "manifest.json"
+    twins = [_entry("toy_v1", "1.safetensors", "a" * 64, variant="base"),
+             _entry("toy_v2", "2.safetensors", "b" * 64, variant="base")]
+    with pytest.raises(ValueError, match=r"'toy_v1' and 'toy_v2' both serve tracker 'toy' variant 'base'"):
+        write_manifest(twins, path)
+    path.write_text(json.dumps([entry.to_dict() for entry in twins]))
+    with pytest.raises(ValueError, match=r"both serve tracker 'toy' variant 'base'"):
+        read_manifest(path)
+
+
+def test_shipped_weights_are_found_through_the_manifest():
+    assert weights_for("cract", "mobilenetv2").file == "cract_mobilenetv2.safetensors"
+    assert weights_for("cract", "r18") is None
 
 
 def test_shipped_manifest_entries_exist_and_match_their_checksums():

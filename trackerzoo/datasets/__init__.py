@@ -1,15 +1,14 @@
-"""Datasets: the ``Sequence``/``Dataset`` types and a registry of on-disk layouts.
+"""Datasets: the ``Sequence``/``Dataset`` types and the registry of on-disk layouts.
 
-``load_dataset(kind, root, **options)`` looks the kind up in a name -> loader table.
-Loaders register themselves with ``register_loader`` when their module is imported;
-the built-in modules are imported lazily on the first lookup so that ``import
-trackerzoo.datasets`` stays cheap and a module that fails to import (e.g. an optional
-dependency of one loader) cannot break the others.
+``load_dataset(kind, root, **options)`` looks the kind up among the dataset loaders of
+the plugin registry (``trackerzoo.registry``). Core's layouts come from its built-in
+plugin ``trackerzoo.datasets.builtin_plugin``; a plugin adds its own through the
+``trackerzoo_register_dataset_loaders`` hook. ``register_loader`` adds one at run time
+(to the process-wide registry, so ``reset_default_registry()`` forgets it).
 """
 
 from __future__ import annotations
 
-import importlib
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -27,71 +26,43 @@ from trackerzoo.datasets.sequence import (
 
 Loader = Callable[..., Dataset]
 
-_LOADERS: dict[str, Loader] = {}
-_DESCRIPTIONS: dict[str, str] = {}
-
-# Modules that register built-in kinds. The synthetic generator registers "synthetic".
-_BUILTIN_MODULES = (
-    "trackerzoo.datasets.loaders.otb",
-    "trackerzoo.datasets.loaders.lasot",
-    "trackerzoo.datasets.loaders.got10k",
-    "trackerzoo.datasets.loaders.trackingnet",
-    "trackerzoo.datasets.loaders.uav123",
-    "trackerzoo.datasets.loaders.nfs",
-    "trackerzoo.datasets.loaders.vot",
-    "trackerzoo.datasets.loaders.davis",
-    "trackerzoo.datasets.loaders.youtube_vos",
-    "trackerzoo.datasets.loaders.plain",
-    "trackerzoo.datasets.synthetic",
-)
-_builtins_imported = False
+# The distribution recorded for loaders added with ``register_loader``.
+RUNTIME_DISTRIBUTION = "<register_loader>"
 
 
 def register_loader(kind: str, loader: Loader, *, description: str = "") -> Loader:
-    """Make ``load_dataset(kind, root, **options)`` call ``loader(root, **options)``."""
-    key = kind.lower()
-    if key in _LOADERS and _LOADERS[key] is not loader:
-        raise ValueError(f"dataset kind {kind!r} is already registered by {_LOADERS[key].__module__}")
-    _LOADERS[key] = loader
-    _DESCRIPTIONS[key] = description
+    """Make ``load_dataset(kind, root, **options)`` call ``loader(root, **options)``; returns ``loader``.
+
+    Raises ``ValueError`` naming ``kind`` when another loader already serves it.
+    """
+    from trackerzoo.registry import default_registry
+
+    default_registry().scope(RUNTIME_DISTRIBUTION).add_loader(kind, loader, description=description)
     return loader
 
 
-def _import_builtins() -> None:
-    global _builtins_imported
-    if _builtins_imported:
-        return
-    _builtins_imported = True
-    for module in _BUILTIN_MODULES:
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            # Only tolerate the module itself being absent (e.g. synthetic not built yet).
-            missing = str(exc.name)
-            if not (module == missing or module.startswith(missing + ".")):
-                raise
-
-
 def dataset_kinds() -> dict[str, str]:
-    """Registered kinds with a one-line description each."""
-    _import_builtins()
-    return dict(sorted(_DESCRIPTIONS.items()))
+    """Registered kinds with a one-line description each, sorted by kind."""
+    from trackerzoo.registry import default_registry
+
+    loaders = default_registry().loaders
+    return {kind: loaders[kind].description for kind in sorted(loaders)}
 
 
 def load_dataset(kind: str, root: str | os.PathLike, **options: Any) -> Dataset:
     """Load the dataset of layout ``kind`` found under ``root``.
 
     Listing is lazy: no image is decoded and annotation files are parsed only when a
-    sequence's boxes are first read.
+    sequence's boxes are first read. Raises ``ValueError`` for an unknown kind (listing
+    the known ones) and ``FileNotFoundError`` for a missing ``root``.
     """
-    _import_builtins()
-    key = kind.lower()
-    if key not in _LOADERS:
-        raise ValueError(f"unknown dataset kind {kind!r}; known kinds: {', '.join(sorted(_LOADERS))}")
+    from trackerzoo.registry import default_registry
+
+    info = default_registry().get_loader(kind)
     path = Path(root)
     if not path.exists():
         raise FileNotFoundError(f"dataset root {os.fspath(root)!r} does not exist")
-    return _LOADERS[key](path, **options)
+    return info.loader(path, **options)
 
 
 __all__ = [

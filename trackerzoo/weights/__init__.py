@@ -2,6 +2,7 @@
 
 from trackerzoo.weights import load_into, save_safetensors
 load_into(model, "mobilenetv2_imagenet")      # a manifest name, or a path
+weights_for("cract", "mobilenetv2")           # the manifest entry serving a tracker's variant
 """
 
 from trackerzoo.weights.converter import ConversionReport, convert_checkpoint, read_checkpoint
@@ -16,10 +17,9 @@ from trackerzoo.weights.files import (
     sha256_file,
 )
 from trackerzoo.weights.key_filters import (
-    BACKBONE_LAYOUTS,
-    available_key_filters,
-    get_key_filter,
-    register_key_filter,
+    CheckpointFilter,
+    drop_classifier_head,
+    move_backbone,
     rename_prefixes,
     strip_prefix,
 )
@@ -29,25 +29,25 @@ from trackerzoo.weights.manifest import (
     read_manifest,
     upsert_entry,
     weights_dir,
+    weights_for,
     write_manifest,
 )
 
 __all__ = [
-    "BACKBONE_LAYOUTS",
+    "CheckpointFilter",
     "ChecksumMismatchError",
     "ConversionReport",
     "ManifestEntry",
     "apply_state_dict",
-    "available_key_filters",
     "convert_checkpoint",
+    "drop_classifier_head",
     "find_entry",
-    "get_key_filter",
     "load_into",
     "load_state_dict",
+    "move_backbone",
     "read_checkpoint",
     "read_manifest",
     "read_metadata",
-    "register_key_filter",
     "rename_prefixes",
     "resolve_weights",
     "save_safetensors",
@@ -55,5 +55,6 @@ __all__ = [
     "strip_prefix",
     "upsert_entry",
     "weights_dir",
+    "weights_for",
     "write_manifest",
 ]

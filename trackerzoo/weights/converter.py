@@ -2,7 +2,8 @@
 
 The steps are deliberately separate so each can be tested and reused: the restricted
 unpickler reads the file, ``extract_tensors`` finds the state dict inside whatever
-wrapper the repo used, a registered key filter renames keys to ours, and
+wrapper the repo used, the checkpoint filter a plugin registered (through the
+``trackerzoo_register_checkpoint_filters`` hook) renames keys to ours, and
 ``save_safetensors`` writes the result.
 """
 
@@ -11,13 +12,16 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
-from trackerzoo.weights.files import save_safetensors
-from trackerzoo.weights.key_filters import get_key_filter, strip_prefix
+from trackerzoo.weights.files import apply_state_dict, save_safetensors
+from trackerzoo.weights.key_filters import strip_prefix
 from trackerzoo.weights.unpickler import PendingTensor, Placeholder, restricted_load
+
+if TYPE_CHECKING:
+    from trackerzoo.registry import Registry
 
 # Keys under which repos wrap their state dict: pytracking/ltr ``net``, then the usual ones.
 STATE_DICT_WRAPPERS = ("net", "state_dict", "model", "model_state_dict", "network")
@@ -112,9 +116,22 @@ def convert_checkpoint(
     tracker: str,
     strip_prefixes: Iterable[str] = (),
     fp16: bool = True,
+    registry: Registry | None = None,
 ) -> ConversionReport:
-    """Convert ``checkpoint`` with the key filter registered for ``tracker``; write ``out``."""
-    key_filter = get_key_filter(tracker)
+    """Convert ``checkpoint`` with the checkpoint filter named ``tracker``; write ``out`` (``.safetensors``).
+
+    The filter is looked up in ``registry`` (the process-wide plugin registry when
+    ``None``). When its plugin declared a model, the model is built, handed to the
+    filter as ``filter(state_dict, model)``, and the result must load into it strictly
+    (a ``ValueError`` lists missing and unexpected keys). Raises ``ValueError`` for an
+    unknown filter name (listing the registered ones), an output name without the
+    ``.safetensors`` suffix, or a filter that keeps no tensor.
+    """
+    if registry is None:
+        from trackerzoo.registry import default_registry
+
+        registry = default_registry()
+    info = registry.get_checkpoint_filter(tracker)
     out = Path(out)
     if out.suffix != ".safetensors":
         raise ValueError(f"output file {str(out)!r} must end in .safetensors")
@@ -122,12 +139,16 @@ def convert_checkpoint(
     tensors = extracted.tensors
     for prefix in strip_prefixes:
         tensors = strip_prefix(tensors, prefix)
-    tensors = key_filter(tensors)
+    model = info.model_factory() if info.model_factory is not None else None
+    tensors = info.filter(tensors, model)
     if not tensors:
-        raise ValueError(f"the {tracker!r} key filter kept no tensors of {checkpoint}")
+        raise ValueError(f"the {tracker!r} checkpoint filter kept no tensors of {checkpoint}")
+    if model is not None:
+        apply_state_dict(model, tensors, source=f"{checkpoint} after the {tracker!r} checkpoint filter")
     metadata = {
         "converted_from": Path(checkpoint).name,
         "key_filter": tracker,
+        "key_filter_distribution": info.distribution,
         "checkpoint_format": extracted.format,
     }
     sha256 = save_safetensors(tensors, out, fp16=fp16, metadata=metadata)

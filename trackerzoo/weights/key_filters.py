@@ -1,63 +1,26 @@
-"""Per-tracker key filters: official checkpoint key names -> our module names.
+"""Generic helpers for checkpoint filters: key renaming that any tracker plugin can call.
 
-A filter is a plain function ``state_dict -> state_dict`` (timm calls the same idea
-``checkpoint_filter_fn``). They live in a registry by name so that ``trackerzoo
-convert --tracker NAME`` can find them and each plugin can register the filter for
-its own module layout (``register_key_filter("rts", fn, replace=True)`` at import of
-the plugin) without this module knowing the plugins.
-
-The built-in filters cover what exists here, the backbones. ``rts``, ``rpvt`` (D3S
-layout) and ``arn`` (OceanPlus layout) rename the official backbone prefix to
-``backbone.`` and pass all other keys through unchanged; ``*-backbone`` variants keep
-only the backbone, ready for ``build_backbone(...)`` (see ``BACKBONE_LAYOUTS`` for the
-options each official backbone needs).
+A checkpoint filter is ``filter(state_dict, model) -> state_dict`` (timm's
+``checkpoint_filter_fn`` idea): it maps an official checkpoint's key names to the
+plugin's module names. Each plugin declares its own beside its model and registers it
+through the ``trackerzoo_register_checkpoint_filters`` hook; core knows no tracker by
+name and only offers the building blocks below (and the generic ``plain`` and
+``backbone`` filters of its built-in plugin, ``trackerzoo.weights.builtin_plugin``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 import torch
 
 StateDict = dict[str, torch.Tensor]
-KeyFilter = Callable[[StateDict], StateDict]
+# filter(state_dict, model) -> state_dict; model is an nn.Module or None.
+CheckpointFilter = Callable[[StateDict, Any], StateDict]
 
-_FILTERS: dict[str, KeyFilter] = {}
-
-# How each official backbone must be built to take its checkpoint strictly.
-BACKBONE_LAYOUTS: dict[str, dict[str, object]] = {
-    "rts": {"name": "resnet50", "style": "mrcnn", "dilated": False},
-    "rpvt": {"name": "resnet50", "style": "torchvision", "dilated": False},
-    "arn": {"name": "resnet50", "style": "pysot", "dilated": True},
-}
-OFFICIAL_BACKBONE_PREFIXES: dict[str, str] = {
-    "rts": "feature_extractor.",  # pytracking rts50.pth
-    "rpvt": "feature_extractor.",  # D3S SegmNet.pth.tar
-    "arn": "features.features.",  # TracKit OceanPlus
-}
+# ImageNet classifier heads of torchvision-style backbones; no tracker uses them.
 CLASSIFIER_HEAD_PREFIXES = ("fc.", "classifier.")
-
-
-def register_key_filter(name: str, key_filter: KeyFilter, *, replace: bool = False) -> None:
-    """Register ``key_filter`` under ``name``; ``replace=True`` overrides an existing one."""
-    if not isinstance(name, str) or not name:
-        raise ValueError(f"a key filter needs a non-empty name, got {name!r}")
-    if not callable(key_filter):
-        raise ValueError(f"key filter {name!r} must be callable, got {type(key_filter).__name__}")
-    if name in _FILTERS and not replace:
-        raise ValueError(f"a key filter named {name!r} is already registered (pass replace=True to override)")
-    _FILTERS[name] = key_filter
-
-
-def get_key_filter(name: str) -> KeyFilter:
-    try:
-        return _FILTERS[name]
-    except KeyError:
-        raise ValueError(f"no key filter for tracker {name!r}; available: {available_key_filters()}") from None
-
-
-def available_key_filters() -> list[str]:
-    return sorted(_FILTERS)
 
 
 def strip_prefix(state_dict: Mapping[str, torch.Tensor], prefix: str) -> StateDict:
@@ -81,45 +44,44 @@ def rename_prefixes(
     return renamed
 
 
-def _require_prefix(state_dict: Mapping[str, torch.Tensor], prefix: str, tracker: str) -> None:
-    if not any(key.startswith(prefix) for key in state_dict):
+def drop_classifier_head(
+    state_dict: Mapping[str, torch.Tensor], head_prefixes: Iterable[str] = CLASSIFIER_HEAD_PREFIXES
+) -> StateDict:
+    """Remove the keys of an ImageNet classifier head (``fc.``/``classifier.`` by default)."""
+    prefixes = tuple(head_prefixes)
+    return {key: value for key, value in state_dict.items() if not key.startswith(prefixes)}
+
+
+def move_backbone(
+    state_dict: Mapping[str, torch.Tensor],
+    official_prefix: str,
+    *,
+    to: str = "backbone.",
+    keep_others: bool = True,
+    head_prefixes: Iterable[str] = ("fc.",),
+    checkpoint: str = "the checkpoint",
+) -> StateDict:
+    """Rename an official checkpoint's backbone keys ``official_prefix*`` to ``to*``.
+
+    Keys of an ImageNet head inside the backbone (``official_prefix + "fc."`` by
+    default) are dropped. With ``keep_others=False`` only the backbone is kept, so
+    ``to=""`` gives a state dict ready for ``trackerzoo.nn.backbones.build_backbone``.
+    Raises ``ValueError`` naming ``official_prefix`` when no key carries it (the file
+    is not the layout the caller expects).
+    """
+    if not any(key.startswith(official_prefix) for key in state_dict):
         sample = sorted(state_dict)[:5]
-        raise ValueError(
-            f"checkpoint has no {prefix!r} keys, so it is not an official {tracker} checkpoint (first keys: {sample})"
-        )
+        raise ValueError(f"{checkpoint} has no {official_prefix!r} keys (first keys: {sample})")
+    heads = tuple(official_prefix + head for head in head_prefixes)
+    kept = {key: value for key, value in state_dict.items() if not (heads and key.startswith(heads))}
+    return rename_prefixes(kept, {official_prefix: to}, keep_others=keep_others)
 
 
-def _official_filter(tracker: str, *, backbone_only: bool) -> KeyFilter:
-    prefix = OFFICIAL_BACKBONE_PREFIXES[tracker]
-
-    def key_filter(state_dict: StateDict) -> StateDict:
-        _require_prefix(state_dict, prefix, tracker)
-        # pytracking's ResNet carries an unused ImageNet ``fc`` head; no tracker uses it.
-        state_dict = {key: value for key, value in state_dict.items() if not key.startswith(f"{prefix}fc.")}
-        if backbone_only:
-            return rename_prefixes(state_dict, {prefix: ""}, keep_others=False)
-        return rename_prefixes(state_dict, {prefix: "backbone."})
-
-    key_filter.__doc__ = (
-        f"Official {tracker} layout: {prefix}* -> "
-        + ("the bare backbone (other keys dropped)." if backbone_only else "backbone.*, other keys unchanged.")
-        + " An ImageNet fc head in the backbone is dropped."
-    )
-    return key_filter
-
-
-def _plain(state_dict: StateDict) -> StateDict:
-    """Keys unchanged (after the generic unwrapping and ``module.`` stripping)."""
+def plain_filter(state_dict: StateDict, model: Any = None) -> StateDict:
+    """Keys unchanged (after the converter's generic unwrapping and ``module.`` stripping)."""
     return dict(state_dict)
 
 
-def _classification_backbone(state_dict: StateDict) -> StateDict:
-    """An ImageNet classifier file (torchvision layout) -> backbone keys: drop ``fc.``/``classifier.``."""
-    return {key: value for key, value in state_dict.items() if not key.startswith(CLASSIFIER_HEAD_PREFIXES)}
-
-
-register_key_filter("plain", _plain)
-register_key_filter("backbone", _classification_backbone)
-for _tracker in OFFICIAL_BACKBONE_PREFIXES:
-    register_key_filter(_tracker, _official_filter(_tracker, backbone_only=False))
-    register_key_filter(f"{_tracker}-backbone", _official_filter(_tracker, backbone_only=True))
+def classification_backbone_filter(state_dict: StateDict, model: Any = None) -> StateDict:
+    """An ImageNet classifier file (torchvision layout) -> backbone keys: ``fc.``/``classifier.`` dropped."""
+    return drop_classifier_head(state_dict)

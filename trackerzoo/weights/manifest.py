@@ -5,6 +5,10 @@ Each entry records what a file is (tracker, variant, backbone), how to verify it
 source), so a user can tell a converted official checkpoint from one we trained, and
 a corrupted or replaced file is caught before it produces silently wrong tracking.
 
+The manifest is the one place that says which file serves which tracker and variant:
+plugins ask ``weights_for(tracker, variant)`` instead of naming files themselves (the
+default variant is stated once, in the plugin's registration).
+
 Where the folder is: ``$TRACKERZOO_WEIGHTS_DIR`` when set; otherwise the ``weights/``
 folder next to the ``trackerzoo`` package (the repository checkout, which is what an
 editable install uses); otherwise ``<sys.prefix>/share/trackerzoo/weights`` (where a
@@ -101,20 +105,33 @@ def read_manifest(path: Path | str | None = None) -> list[ManifestEntry]:
     if not isinstance(raw, list):
         raise ValueError(f"{path} must hold a JSON list of entries, got {type(raw).__name__}")
     entries = [ManifestEntry.from_dict(item) for item in raw]
+    _check_unique(entries, str(path))
+    return entries
+
+
+def _check_unique(entries: list[ManifestEntry], where: str) -> None:
+    """Each name, and each (tracker, variant) pair, may appear once; ``ValueError`` naming the repeats."""
     names = [entry.name for entry in entries]
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:
-        raise ValueError(f"{path} lists weight name(s) {duplicates} more than once")
-    return entries
+        raise ValueError(f"{where} lists weight name(s) {duplicates} more than once")
+    served: dict[tuple[str, str | None], str] = {}
+    for entry in entries:
+        if entry.tracker is None:
+            continue
+        key = (entry.tracker, entry.variant)
+        if key in served:
+            raise ValueError(
+                f"{where}: weights {served[key]!r} and {entry.name!r} both serve tracker {entry.tracker!r} "
+                f"variant {entry.variant!r}; one file per tracker and variant"
+            )
+        served[key] = entry.name
 
 
 def write_manifest(entries: list[ManifestEntry], path: Path | str | None = None) -> Path:
     """Write entries sorted by name, so diffs of the manifest stay readable."""
     path = Path(path) if path is not None else manifest_path()
-    names = [entry.name for entry in entries]
-    duplicates = sorted({name for name in names if names.count(name) > 1})
-    if duplicates:
-        raise ValueError(f"weight name(s) {duplicates} given more than once")
+    _check_unique(entries, "the entries to write")
     ordered = sorted(entries, key=lambda entry: entry.name)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps([entry.to_dict() for entry in ordered], indent=2) + "\n", encoding="utf-8")
@@ -122,8 +139,21 @@ def write_manifest(entries: list[ManifestEntry], path: Path | str | None = None)
 
 
 def find_entry(name: str, path: Path | str | None = None) -> ManifestEntry | None:
+    """The entry named ``name``, or ``None``."""
     for entry in read_manifest(path):
         if entry.name == name:
+            return entry
+    return None
+
+
+def weights_for(tracker: str, variant: str, path: Path | str | None = None) -> ManifestEntry | None:
+    """The entry of the file that serves ``tracker``'s ``variant`` (``None`` when none is shipped).
+
+    ``create(tracker, variant=variant, weights="default")`` loads this file; its
+    ``name`` is what ``trackerzoo.weights.load_into`` takes.
+    """
+    for entry in read_manifest(path):
+        if entry.tracker == tracker and entry.variant == variant:
             return entry
     return None
 

@@ -1,6 +1,8 @@
-"""pluggy registration of the CRACT tracker and its training recipe."""
+"""pluggy registration of CRACT: the tracker, its training recipe and its checkpoint filters."""
 
 from __future__ import annotations
+
+import functools
 
 from trackerzoo import hookimpl
 
@@ -9,22 +11,45 @@ PAPER = "Heng Fan and Haibin Ling. CRACT: Cascaded Regression-Align-Classificati
 
 @hookimpl
 def trackerzoo_register_trackers(registry) -> None:
-    from trackerzoo_cract.params import MODEL_CONFIGS
+    from trackerzoo_cract.params import DEFAULT_VARIANT, MODEL_CONFIGS, TRACKER_NAME
     from trackerzoo_cract.tracker import CractTracker
 
     registry.add(
-        "cract",
+        TRACKER_NAME,
         CractTracker,
         paper=PAPER,
         outputs={"box"},
         variants=tuple(MODEL_CONFIGS),
-        default_variant="mobilenetv2",
+        default_variant=DEFAULT_VARIANT,
         description="Siamese RPN + cascaded regression-align-classification with an online discriminator",
     )
 
 
 @hookimpl
 def trackerzoo_register_recipes(registry) -> None:
+    from trackerzoo_cract.params import TRACKER_NAME
     from trackerzoo_cract.training.recipe import build_recipe
 
-    registry.add_recipe("cract", build_recipe, tracker="cract", description="CRACT offline training (RPN + CRAC)")
+    registry.add_recipe(
+        TRACKER_NAME, build_recipe, tracker=TRACKER_NAME, description="CRACT offline training (RPN + CRAC)"
+    )
+
+
+@hookimpl
+def trackerzoo_register_checkpoint_filters(registry) -> None:
+    from trackerzoo_cract.model.network import CractNet, checkpoint_filter
+    from trackerzoo_cract.params import DEFAULT_VARIANT, MODEL_CONFIGS, TRACKER_NAME
+
+    registry.add_checkpoint_filter(
+        TRACKER_NAME,
+        checkpoint_filter,
+        model=functools.partial(CractNet, MODEL_CONFIGS[DEFAULT_VARIANT]),
+        description=f"a `trackerzoo train cract` checkpoint (variant {DEFAULT_VARIANT}) -> weight file",
+    )
+    for variant, config in MODEL_CONFIGS.items():
+        registry.add_checkpoint_filter(
+            f"{TRACKER_NAME}-{variant}",
+            checkpoint_filter,
+            model=functools.partial(CractNet, config),
+            description=f"a `trackerzoo train cract` checkpoint (variant {variant}) -> weight file",
+        )

@@ -1,6 +1,7 @@
 """Building the CRACT network of a variant and filling it with weights.
 
-- ``weights="default"``: the shipped file of the variant (only ``mobilenetv2`` has one);
+- ``weights="default"``: the file ``weights/manifest.json`` lists for tracker ``cract``
+  and the variant (``trackerzoo.weights.weights_for``); a variant without one is an error;
 - ``weights=<path or manifest name>``: that file, loaded strictly;
 - ``weights=None``: random heads on the ImageNet backbone when its weights are present
   (the starting point of training), else a fully random network.
@@ -13,14 +14,9 @@ from pathlib import Path
 import torch
 
 from trackerzoo.errors import WeightsNotFoundError
-from trackerzoo.weights import load_into
+from trackerzoo.weights import load_into, weights_for
 from trackerzoo_cract.model import CractNet
-from trackerzoo_cract.params import MODEL_CONFIGS, WEIGHTS_FILES
-
-
-def manifest_name(variant: str) -> str:
-    """Name of a variant's shipped weights in ``weights/manifest.json`` (file name without suffix)."""
-    return Path(WEIGHTS_FILES[variant]).stem
+from trackerzoo_cract.params import MODEL_CONFIGS, TRACKER_NAME
 
 
 def training_hint(variant: str) -> str:
@@ -46,11 +42,13 @@ def build_network(variant: str, weights: str | Path | None, device: torch.device
         network = CractNet(config, pretrained_backbone=False)
         source: str | Path = weights
         if weights == "default":
-            if variant not in WEIGHTS_FILES:
+            entry = weights_for(TRACKER_NAME, variant)
+            if entry is None:
                 raise WeightsNotFoundError(
-                    f"CRACT variant {variant!r} has no shipped weights; {training_hint(variant)}"
+                    f"CRACT variant {variant!r} has no shipped weights (weights/manifest.json lists no file for "
+                    f"tracker {TRACKER_NAME!r}, variant {variant!r}); {training_hint(variant)}"
                 )
-            source = manifest_name(variant)
+            source = entry.name
         try:
             load_into(network, source)
         except WeightsNotFoundError as exc:

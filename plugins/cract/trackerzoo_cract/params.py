@@ -155,4 +155,10 @@ MODEL_CONFIGS: dict[str, ModelConfig] = {
     "mobilenetv2-single-level": dataclasses.replace(_MOBILENETV2, pyramid_levels=(6,)),
 }
 
-WEIGHTS_FILES: dict[str, str] = {"mobilenetv2": "cract_mobilenetv2.safetensors"}
+# The name under which the plugin registers the tracker; weights/manifest.json entries of
+# this tracker carry it, and ``trackerzoo_cract.loading`` asks the manifest with it.
+TRACKER_NAME = "cract"
+# The one statement of the default variant: the registration (hooks.py), the tracker's
+# constructor and the training recipe all use it. Which variants have shipped weights,
+# and in which file, only weights/manifest.json says.
+DEFAULT_VARIANT = "mobilenetv2"

@@ -29,7 +29,7 @@ from trackerzoo_cract.model.features import FeatureMaps
 from trackerzoo_cract.model.heads import Identifier
 from trackerzoo_cract.online.augmentation import first_frame_views, parse_views
 from trackerzoo_cract.online.discriminator_learner import OnlineDiscriminator
-from trackerzoo_cract.params import CractParams
+from trackerzoo_cract.params import DEFAULT_VARIANT, CractParams
 from trackerzoo_cract.selection import rank_with_priors, size_change_penalty
 
 
@@ -47,9 +47,9 @@ class CractTracker(Tracker):
     Params = CractParams
     outputs = frozenset({"box"})
 
-    def __init__(self, params: CractParams | None = None, *, variant: str | None = "mobilenetv2",
+    def __init__(self, params: CractParams | None = None, *, variant: str | None = DEFAULT_VARIANT,
                  weights: str | None = "default", device: torch.device | str = "cpu") -> None:
-        super().__init__(params, variant=variant or "mobilenetv2", weights=weights, device=device)
+        super().__init__(params, variant=variant or DEFAULT_VARIANT, weights=weights, device=device)
         self.network = build_network(self.variant, weights, self.device)
         self.network.set_backend(self.params.ops_backend)
         self.config = self.network.config

@@ -1,13 +1,14 @@
 """``trackerzoo convert CHECKPOINT --tracker NAME --out FILE``: official checkpoint -> safetensors.
 
 The checkpoint is read with a restricted unpickler that never imports or runs code
-from the file, so converting a checkpoint downloaded from anywhere is safe.
+from the file, so converting a checkpoint downloaded from anywhere is safe. The key
+renaming is the checkpoint filter that a plugin registered under NAME through the
+``trackerzoo_register_checkpoint_filters`` hook (core adds ``plain`` and ``backbone``).
 """
 
 from __future__ import annotations
 
 import argparse
-import warnings
 from pathlib import Path
 
 
@@ -17,12 +18,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="convert an official (pickled) checkpoint to a safetensors weight file",
         description=(
             "Read a pytracking/ltr-format or plain PyTorch checkpoint without executing any code "
-            "it contains, keep only its tensors, rename keys with the tracker's key filter, and "
-            "write a safetensors file."
+            "it contains, keep only its tensors, rename keys with the checkpoint filter a plugin "
+            "registered for the tracker, and write a safetensors file."
         ),
     )
     parser.add_argument("checkpoint", type=Path, help="the official checkpoint (.pth, .pth.tar, .pt)")
-    parser.add_argument("--tracker", required=True, help="key filter to apply (a tracker name, 'plain', 'backbone')")
+    parser.add_argument(
+        "--tracker",
+        required=True,
+        metavar="NAME",
+        help="checkpoint filter to apply: a name registered by a plugin (usually the tracker's), "
+        "or core's 'plain' (keys unchanged) or 'backbone' (ImageNet classifier -> backbone)",
+    )
     parser.add_argument("--out", required=True, type=Path, help="output .safetensors file")
     parser.add_argument(
         "--strip-prefix",
@@ -35,19 +42,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def _load_plugin_filters() -> None:
-    """Import the installed plugins, which register their own key filters on import."""
-    from trackerzoo.registry import default_registry
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("default")
-        default_registry()
-
-
 def run(args: argparse.Namespace) -> int:
     from trackerzoo.weights.converter import convert_checkpoint
 
-    _load_plugin_filters()
     report = convert_checkpoint(
         args.checkpoint,
         args.out,

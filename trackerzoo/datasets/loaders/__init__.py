@@ -1,1 +1,4 @@
-"""One module per official on-disk layout; each registers its kind on import."""
+"""One module per official on-disk layout.
+
+Core's built-in plugin (``trackerzoo.datasets.builtin_plugin``) registers each kind.
+"""

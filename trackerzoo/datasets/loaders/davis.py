@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from trackerzoo.datasets import Dataset, Sequence, register_loader
+from trackerzoo.datasets import Dataset, Sequence
 from trackerzoo.datasets.loaders.common import frame_files, read_index_png, read_list, require_dir
 from trackerzoo.datasets.loaders.masks import boxes_from_masks, visible_from_masks
 from trackerzoo.evaluation.davis import VOID_LABEL
@@ -109,6 +109,3 @@ def load_davis(root: Path, *, year: int = 2017, split: str = "val", resolution: 
                                           {**base, "object_id": object_id}))
     dataset = Dataset(f"davis{year}-{split}", found)
     return dataset.subset(sequences) if sequences else dataset
-
-
-register_loader("davis", load_davis, description="DAVIS 2016/2017: JPEGImages/480p + Annotations/480p + ImageSets")

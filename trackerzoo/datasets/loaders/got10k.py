@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from trackerzoo.datasets import Dataset, Sequence, register_loader
+from trackerzoo.datasets import Dataset, Sequence
 from trackerzoo.datasets.loaders.common import (
     frame_files,
     read_box_file,
@@ -74,6 +74,3 @@ def load_got10k(root: Path, *, split: str = "val", sequences: list[str] | None =
         p.name for p in split_dir.iterdir() if p.is_dir())
     dataset = Dataset(f"got10k-{split}", [_got10k_sequence(split_dir / name) for name in names])
     return dataset.subset(sequences) if sequences else dataset
-
-
-register_loader("got10k", load_got10k, description="GOT-10k: <split>/list.txt + <seq>/00000001.jpg, groundtruth.txt")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from trackerzoo.datasets import Dataset, Sequence, register_loader
+from trackerzoo.datasets import Dataset, Sequence
 from trackerzoo.datasets.loaders.common import frame_files, read_box_file, read_flags, read_list, require_dir
 
 SPLIT_FILES = {"test": "testing_set.txt", "train": "training_set.txt"}
@@ -68,6 +68,3 @@ def load_lasot(root: Path, *, split: str = "all", sequences: list[str] | None = 
         raise ValueError(f"LaSOT split {split!r} is not one of 'all', 'test', 'train'")
     dataset = Dataset(f"lasot-{split}", [_lasot_sequence(root / name) for name in names])
     return dataset.subset(sequences) if sequences else dataset
-
-
-register_loader("lasot", load_lasot, description="LaSOT: <class>/<class>-<n>/img + groundtruth.txt")

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from trackerzoo.datasets import Dataset, Sequence, register_loader
+from trackerzoo.datasets import Dataset, Sequence
 from trackerzoo.datasets.loaders.common import frame_files, require_dir, require_file
 
 FPS_CHOICES = (30, 240)
@@ -80,6 +80,3 @@ def load_nfs(root: Path, *, fps: int = 30, sequences: list[str] | None = None) -
              for folder in sorted(p for p in root.iterdir() if (p / str(fps) / p.name).is_dir())]
     dataset = Dataset(f"nfs{fps}", found)
     return dataset.subset(sequences) if sequences else dataset
-
-
-register_loader("nfs", load_nfs, description="NfS: <seq>/<fps>/<seq>/*.jpg + <seq>/<fps>/<seq>.txt")

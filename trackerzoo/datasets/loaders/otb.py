@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from trackerzoo.datasets import Dataset, Sequence, register_loader
+from trackerzoo.datasets import Dataset, Sequence
 from trackerzoo.datasets.loaders.common import frame_files, read_box_file, require_dir
 
 # 1-based first annotated frame of the OTB-100 sequences that do not start at frame 1.
@@ -59,6 +59,3 @@ def load_otb(root: Path, *, sequences: list[str] | None = None) -> Dataset:
             found.append(_otb_sequence(folder.name, folder, folder / "groundtruth_rect.txt", start))
     dataset = Dataset("otb", found)
     return dataset.subset(sequences) if sequences else dataset
-
-
-register_loader("otb", load_otb, description="OTB-100: <Seq>/img/*.jpg + groundtruth_rect.txt")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from trackerzoo.datasets import Dataset, Sequence, register_loader
+from trackerzoo.datasets import Dataset, Sequence
 from trackerzoo.datasets.loaders.common import boxes_for_frames, frame_files, read_box_file
 from trackerzoo.datasets.sequence import VIDEO_SUFFIXES, VideoFileFrames
 
@@ -56,8 +56,3 @@ def load_plain(root: Path, *, boxes: str | os.PathLike | None = None, name: str 
 
     sequence = Sequence(sequence_name, frames, load_boxes, attributes={"dataset": "plain", "source": str(root)})
     return Dataset(sequence_name, [sequence])
-
-
-register_loader("plain", load_plain, description="a video file or image folder, optional box file")
-register_loader("video", load_plain, description="alias of 'plain'")
-register_loader("images", load_plain, description="alias of 'plain'")

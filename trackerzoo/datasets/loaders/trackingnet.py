@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from trackerzoo.datasets import Dataset, Sequence, register_loader
+from trackerzoo.datasets import Dataset, Sequence
 from trackerzoo.datasets.loaders.common import boxes_for_frames, frame_files, read_box_file, require_dir
 
 TRAIN_CHUNKS = tuple(f"TRAIN_{i}" for i in range(12))
@@ -53,7 +53,3 @@ def load_trackingnet(root: Path, *, split: str = "test", chunks: list[str] | Non
             found.append(_trackingnet_sequence(chunk_dir, box_file.stem))
     dataset = Dataset(f"trackingnet-{label}", found)
     return dataset.subset(sequences) if sequences else dataset
-
-
-register_loader("trackingnet", load_trackingnet,
-                description="TrackingNet: <chunk>/frames/<video>/<i>.jpg + <chunk>/anno/<video>.txt")

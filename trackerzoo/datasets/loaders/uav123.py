@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from trackerzoo.datasets import Dataset, Sequence, register_loader
+from trackerzoo.datasets import Dataset, Sequence
 from trackerzoo.datasets.loaders.common import frame_files, read_box_file, require_dir
 
 # 1-based first frame of the UAV123 sequences that are sections of a longer folder.
@@ -88,7 +88,3 @@ def load_uav123(root: Path, *, split: str = "UAV123", sequences: list[str] | Non
         raise FileNotFoundError(f"UAV123 annotation {box_file} has no frame folder under {frames_root}")
     dataset = Dataset(split.lower(), found)
     return dataset.subset(sequences) if sequences else dataset
-
-
-register_loader("uav123", load_uav123,
-                description="UAV123: data_seq/UAV123/<folder>/*.jpg + anno/UAV123/<seq>.txt")

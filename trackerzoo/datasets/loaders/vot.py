@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from trackerzoo.datasets import Dataset, Sequence, register_loader
+from trackerzoo.datasets import Dataset, Sequence
 from trackerzoo.datasets.loaders.common import read_flags, read_list, read_properties, require_dir, require_file
 from trackerzoo.evaluation.regions import UNKNOWN, Region, rasterize, region_is_empty, region_to_box
 from trackerzoo.evaluation.results_io import read_region_file
@@ -133,6 +133,3 @@ def load_vot(root: Path, *, sequences: list[str] | None = None) -> Dataset:
         require_dir(root / name, f"VOT sequence {name!r} listed in {list_file}")
     dataset = Dataset(root.name or "vot", [_vot_sequence(root / name) for name in names])
     return dataset.subset(sequences) if sequences else dataset
-
-
-register_loader("vot", load_vot, description="VOT short-term 2020+: list.txt + <seq>/sequence, color/, groundtruth.txt")

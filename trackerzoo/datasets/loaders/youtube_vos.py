@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from trackerzoo.datasets import Dataset, Sequence, register_loader
+from trackerzoo.datasets import Dataset, Sequence
 from trackerzoo.datasets.loaders.common import frame_files, read_index_png, require_dir, require_file
 from trackerzoo.datasets.loaders.masks import boxes_from_masks, visible_from_masks
 
@@ -79,7 +79,3 @@ def load_youtube_vos(root: Path, *, split: str = "valid", sequences: list[str] |
             found.append(_object_sequence(split_dir, video, int(key), str(frames[0]), objects[key].get("category")))
     dataset = Dataset(f"youtube_vos-{split}", found)
     return dataset.subset(sequences) if sequences else dataset
-
-
-register_loader("youtube_vos", load_youtube_vos,
-                description="YouTube-VOS: <split>/JPEGImages, <split>/Annotations, <split>/meta.json")

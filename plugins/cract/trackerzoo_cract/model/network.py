@@ -169,3 +169,22 @@ class CractNet(nn.Module):
             if isinstance(module, nn.BatchNorm2d):
                 module.eval()
         return self
+
+
+# Prefix torch.compile puts before every key of the module it wraps.
+COMPILED_MODULE_PREFIX = "_orig_mod."
+
+
+def checkpoint_filter(state_dict: dict[str, torch.Tensor], model: CractNet | None) -> dict[str, torch.Tensor]:
+    """Checkpoint filter of CRACT for ``trackerzoo convert --tracker cract[-VARIANT]``.
+
+    CRACT's weights come from ``trackerzoo train cract`` in this module's own key
+    layout (no official checkpoint exists to rename): a run's ``checkpoints/*.pt``
+    (its ``model`` entry, found by the converter) becomes a weight file. Keys of a
+    ``torch.compile``-wrapped module lose their ``_orig_mod.`` prefix; everything else
+    passes unchanged, and the converter then checks the result against ``model`` (the
+    ``CractNet`` of the variant) strictly, listing missing and unexpected keys.
+    """
+    if state_dict and all(key.startswith(COMPILED_MODULE_PREFIX) for key in state_dict):
+        return {key[len(COMPILED_MODULE_PREFIX) :]: value for key, value in state_dict.items()}
+    return dict(state_dict)

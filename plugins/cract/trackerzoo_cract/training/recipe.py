@@ -22,7 +22,7 @@ from trackerzoo.geometry import xywh_to_cxcywh
 from trackerzoo.training import CropSpec, PairSampler, Recipe, TrainConfig, apply_overrides
 from trackerzoo_cract.loading import build_network
 from trackerzoo_cract.model import CractNet
-from trackerzoo_cract.params import MODEL_CONFIGS, CractParams
+from trackerzoo_cract.params import DEFAULT_VARIANT, MODEL_CONFIGS, CractParams
 from trackerzoo_cract.training.losses import crac_losses, rpn_losses
 from trackerzoo_cract.training.targets import ProposalSampling, SamplingRules, anchor_targets
 
@@ -44,7 +44,7 @@ class CractTrainSettings(TrainConfig):
     val_every: int = 500
     checkpoint_every: int = 500
 
-    variant: str = "mobilenetv2"
+    variant: str = DEFAULT_VARIANT
     data: str = ""  # comma-separated dataset roots, "kind:path" or a path (kind synthetic)
     val_data: str = ""  # same form; empty = no validation
     backbone_lr_scale: float = 0.1
