@@ -28,8 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from trackerzoo.evaluation import results_io
-from trackerzoo.evaluation.regions import INITIALIZATION, Mask, Rectangle, Region, rasterize, region_to_box
+from trackerzoo.formats import results_io
+from trackerzoo.formats.regions import INITIALIZATION, Mask, Rectangle, Region, rasterize, region_to_box
 
 RUN_RECORD = "run.json"
 VOT_KINDS = frozenset({"vot"})
