@@ -98,15 +98,20 @@ def test_ope_falls_back_to_the_box_when_frame_zero_mask_is_empty():
     assert tracker.init_mask is None and tracker.init_box == (3.5, 4.25, 10.0, 8.0)
 
 
-def test_vot_rasterises_a_mask_region_for_mask_trackers_and_runs_backward_anchors_in_reverse():
+def _vot_sequence(length: int, anchor: int) -> FakeSequence:
+    """Rectangles everywhere but at ``anchor``: a 5x4 mask region whose box is (12, 8, 5, 4)."""
     anchor_mask = np.zeros((6, 8), dtype=bool)
     anchor_mask[1:5, 2:7] = True
-    regions = [Rectangle(1, 2, 10, 8)] * 6
-    regions[4] = Mask(anchor_mask, offset=(10, 7))
-    sequence = FakeSequence(6, masks=False, regions=regions)
+    regions = [Rectangle(1, 2, 10, 8)] * length
+    regions[anchor] = Mask(anchor_mask, offset=(10, 7))
+    return FakeSequence(length, masks=False, regions=regions)
+
+
+def test_vot_rasterises_a_mask_region_for_mask_trackers_and_runs_backward_anchors_in_reverse():
+    sequence = _vot_sequence(6, anchor=4)
     tracker = MaskRecorder()
     output, times = _run_vot(tracker, sequence, Job("fake", 5, anchor=4, reverse=True))
-    np.testing.assert_array_equal(tracker.init_mask, rasterize(regions[4], WIDTH, HEIGHT))
+    np.testing.assert_array_equal(tracker.init_mask, rasterize(sequence.regions[4], WIDTH, HEIGHT))
     assert tracker.seen == [4, 3, 2, 1, 0] and len(times) == 5
     assert output[0] == INITIALIZATION
     assert isinstance(output[1], Mask) and isinstance(output[3], Mask)  # frames 3 and 1: odd, masks
@@ -114,11 +119,7 @@ def test_vot_rasterises_a_mask_region_for_mask_trackers_and_runs_backward_anchor
 
 
 def test_vot_gives_box_trackers_the_box_of_the_region_forward():
-    anchor_mask = np.zeros((6, 8), dtype=bool)
-    anchor_mask[1:5, 2:7] = True
-    regions = [Rectangle(1, 2, 10, 8)] * 5
-    regions[1] = Mask(anchor_mask, offset=(10, 7))
-    sequence = FakeSequence(5, masks=False, regions=regions)
+    sequence = _vot_sequence(5, anchor=1)
     tracker = BoxRecorder()
     output, _ = _run_vot(tracker, sequence, Job("fake", 4, anchor=1))
     assert tracker.init_mask is None and tracker.init_box == (12.0, 8.0, 5.0, 4.0)
