@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib
 from typing import Any
 
 from trackerzoo.device import resolve_device
@@ -26,32 +27,71 @@ def build_params(params_type: type, overrides: dict[str, Any], tracker_name: str
     return params_type(**overrides)
 
 
+def tracker_class(spec: str | type) -> type[Tracker]:
+    """The ``Tracker`` subclass named by ``spec``: the class itself or ``"module:Class"``.
+
+    ``"module:Class"`` imports ``module`` (it must be on ``sys.path``) and takes its
+    attribute ``Class``; this is how tests and one-off experiments run a tracker that no
+    plugin registers. Raises ``ValueError`` naming ``spec`` when the text has no
+    ``module:Class`` form, the import or attribute lookup fails, or the object is not a
+    ``Tracker`` subclass.
+    """
+    if isinstance(spec, str):
+        module_name, _, class_name = spec.partition(":")
+        if not module_name or not class_name:
+            raise ValueError(f"tracker {spec!r}: expected a registered name or 'module:Class'")
+        try:
+            factory = getattr(importlib.import_module(module_name), class_name)
+        except (ImportError, AttributeError):
+            raise ValueError(f"tracker {spec!r}: cannot import {class_name!r} from {module_name!r}") from None
+    else:
+        factory = spec
+    if not (isinstance(factory, type) and issubclass(factory, Tracker)):
+        raise ValueError(f"tracker {spec!r} is not a trackerzoo.Tracker subclass")
+    return factory
+
+
 def create(
-    name: str,
+    name: str | type[Tracker],
     *,
     variant: str | None = None,
     weights: str | None = "default",
     device: str = "auto",
     **params: Any,
 ) -> Tracker:
-    """Build a ready-to-use tracker.
+    """Build a ready-to-use tracker; the one builder of the library (the runner uses it too).
 
-    ``variant`` picks one of the tracker's variants (its default when ``None``);
-    ``weights`` is ``"default"`` (the shipped file of that variant), a path to a
-    safetensors file, or ``None`` (random initialisation, for training); ``params``
-    override fields of the tracker's parameter dataclass.
+    ``name`` is a registered tracker name (see ``list_trackers``), or an unregistered
+    ``Tracker`` subclass given as the class or as ``"module:Class"`` (see
+    ``tracker_class``); such a class has no variant list, so ``variant`` is passed on
+    unchecked. ``variant`` picks one of a registered tracker's variants (its default
+    when ``None``); ``weights`` is ``"default"`` (the shipped file of that variant), a
+    path to a safetensors file, or ``None`` (random initialisation, for training);
+    ``params`` override fields of the tracker's parameter dataclass; ``device`` is
+    ``"auto"`` (CUDA when present and in the tracker's ``supported_devices``), ``"cpu"``,
+    ``"cuda"`` or ``"cuda:N"``.
+
+    Raises ``TrackerNotFoundError`` for an unknown registered name and ``ValueError``
+    for an unknown variant or parameter, a device the tracker does not support, or a
+    ``module:Class`` that cannot be imported or is no ``Tracker``.
     """
-    info = default_registry().get(name)
-    if variant is None:
-        variant = info.default_variant
-    elif variant not in info.variants:
-        raise ValueError(f"unknown variant {variant!r} for tracker {name!r}; variants: {', '.join(info.variants)}")
-    params_type = getattr(info.factory, "Params", None)
-    built_params = build_params(params_type, params, name) if params_type is not None else None
-    supported = getattr(info.factory, "supported_devices", ("cpu", "cuda"))
+    if isinstance(name, str) and ":" not in name:
+        info = default_registry().get(name)
+        factory: Any = info.factory
+        if variant is None:
+            variant = info.default_variant
+        elif variant not in info.variants:
+            raise ValueError(f"unknown variant {variant!r} for tracker {name!r}; variants: {', '.join(info.variants)}")
+        label = name
+    else:
+        factory = tracker_class(name)
+        label = name if isinstance(name, str) else f"{factory.__module__}:{factory.__qualname__}"
+    params_type = getattr(factory, "Params", None)
+    built_params = build_params(params_type, params, label) if params_type is not None else None
+    supported = getattr(factory, "supported_devices", ("cpu", "cuda"))
     if device == "auto" and "cuda" not in supported:
         device = "cpu"
     resolved = resolve_device(device)
     if resolved.type not in supported:
-        raise ValueError(f"tracker {name!r} runs on {', '.join(supported)} only; got device={device!r}")
-    return info.factory(built_params, variant=variant, weights=weights, device=resolved)
+        raise ValueError(f"tracker {label!r} runs on {', '.join(supported)} only; got device={device!r}")
+    return factory(built_params, variant=variant, weights=weights, device=resolved)

@@ -1,7 +1,10 @@
-"""Running one tracker over one frame source, timing the tracker alone.
+"""The one tracking loop: one tracker over one frame source, timing the tracker alone.
 
-Shared by ``trackerzoo track`` and ``trackerzoo demo``: it separates the time spent
-inside ``initialize``/``track`` (what FPS reports) from decoding and drawing.
+``run_tracker`` is the loop every harness drives trackers through: ``trackerzoo track``
+and ``trackerzoo demo`` (via ``track_frames``), the evaluation runner's OPE and VOT
+protocols and the tests. It separates the time spent inside ``initialize``/``track``
+(what FPS reports) from decoding and drawing: frames are pulled from the source before
+the clock starts.
 """
 
 from __future__ import annotations
@@ -9,12 +12,77 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 import numpy as np
 
 from trackerzoo.prediction import Prediction
 from trackerzoo.tracker import Tracker
 from trackerzoo.validation import mask_to_box
+
+
+@dataclasses.dataclass(frozen=True)
+class FrameResult:
+    """One step of the loop.
+
+    ``index`` is the frame's position in the source (0 = the initialisation frame),
+    ``frame`` the frame as the source gave it, ``prediction`` the tracker's output (for
+    frame 0: the initial target, score 1.0), ``seconds`` the wall time of that frame's
+    ``initialize`` (frame 0) or ``track`` call alone.
+    """
+
+    index: int
+    frame: np.ndarray
+    prediction: Prediction
+    seconds: float
+
+
+def initial_prediction(init_box: Any = None, init_mask: np.ndarray | None = None) -> Prediction:
+    """The target given at frame 0 as a ``Prediction``: the box when given, else the mask's tight box.
+
+    Raises ``ValueError`` when neither is given or the mask has no true pixel.
+    """
+    mask = None if init_mask is None else np.asarray(init_mask).astype(bool)
+    if init_box is not None:
+        box = tuple(float(v) for v in init_box)
+    elif mask is not None and mask.any():
+        box = mask_to_box(mask)
+    else:
+        raise ValueError(f"the initial target needs a box or a non-empty mask; got box={init_box!r}, "
+                         f"mask={'None' if mask is None else 'empty'}")
+    return Prediction(box=box, score=1.0, mask=mask)
+
+
+def run_tracker(
+    tracker: Tracker,
+    frames: Iterable[np.ndarray],
+    *,
+    init_box: Any = None,
+    init_mask: np.ndarray | None = None,
+) -> Iterator[FrameResult]:
+    """Initialise ``tracker`` on the first frame of ``frames``, then track every later frame.
+
+    ``frames`` yields RGB ``uint8`` ``(H, W, 3)`` arrays (anything ``Tracker`` accepts);
+    it is consumed lazily, one frame per step, so a caller may stop early. ``init_box``
+    is ``(x, y, w, h)`` in pixels and/or ``init_mask`` an ``(H, W)`` boolean array, passed
+    to ``tracker.initialize`` as given. Yields one ``FrameResult`` per frame, frame 0
+    first. Raises ``ValueError`` when ``frames`` is empty or the target is missing
+    (``initial_prediction``), and whatever ``initialize``/``track`` raise.
+    """
+    iterator: Iterator[np.ndarray] = iter(frames)
+    try:
+        first = next(iterator)
+    except StopIteration:
+        raise ValueError("the frame source yields no frames") from None
+    start = time.perf_counter()
+    tracker.initialize(first, box=init_box, mask=init_mask)
+    seconds = time.perf_counter() - start
+    yield FrameResult(0, first, initial_prediction(init_box, init_mask), seconds)
+    for index, frame in enumerate(iterator, start=1):
+        start = time.perf_counter()
+        prediction = tracker.track(frame)
+        seconds = time.perf_counter() - start
+        yield FrameResult(index, frame, prediction, seconds)
 
 
 @dataclasses.dataclass
@@ -35,29 +103,15 @@ def track_frames(
     tracker: Tracker,
     frames: Iterable[np.ndarray],
     *,
-    init_box=None,
+    init_box: Any = None,
     init_mask: np.ndarray | None = None,
     on_frame: Callable[[int, np.ndarray, Prediction], None] | None = None,
 ) -> TrackingRun:
-    """Initialise on the first frame, track the rest, and call ``on_frame`` after each."""
-    iterator: Iterator[np.ndarray] = iter(frames)
-    try:
-        first = next(iterator)
-    except StopIteration:
-        raise ValueError("the frame source yields no frames") from None
-    start = time.perf_counter()
-    tracker.initialize(first, box=init_box, mask=init_mask)
-    seconds = [time.perf_counter() - start]
-    first_box = tuple(float(v) for v in init_box) if init_box is not None else mask_to_box(init_mask.astype(bool))
-    first_prediction = Prediction(box=first_box, score=1.0, mask=None if init_mask is None else init_mask.astype(bool))
-    predictions = [first_prediction]
-    if on_frame is not None:
-        on_frame(0, first, first_prediction)
-    for index, frame in enumerate(iterator, start=1):
-        start = time.perf_counter()
-        prediction = tracker.track(frame)
-        seconds.append(time.perf_counter() - start)
-        predictions.append(prediction)
+    """``run_tracker`` to the end, collected; ``on_frame(index, frame, prediction)`` runs after each frame."""
+    run = TrackingRun(predictions=[], seconds=[])
+    for step in run_tracker(tracker, frames, init_box=init_box, init_mask=init_mask):
+        run.predictions.append(step.prediction)
+        run.seconds.append(step.seconds)
         if on_frame is not None:
-            on_frame(index, frame, prediction)
-    return TrackingRun(predictions=predictions, seconds=seconds)
+            on_frame(step.index, step.frame, step.prediction)
+    return run

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from trackerzoo_opencv.tracker import CsrtTracker
 
 import trackerzoo
 from trackerzoo.errors import TrackerNotFoundError
+from trackerzoo.session import track_frames
 
 
 def test_list_trackers_reports_opencv_baselines():
@@ -64,10 +66,9 @@ def _moving_square_frames(count: int, rng: np.random.Generator) -> tuple[list[np
 @pytest.mark.parametrize("name", ["csrt", "kcf", "mil"])
 def test_baselines_follow_a_sliding_square(name, rng):
     frames, boxes = _moving_square_frames(20, rng)
-    tracker = trackerzoo.create(name)
-    tracker.initialize(frames[0], box=boxes[0])
-    for frame in frames[1:]:
-        prediction = tracker.track(frame)
+    run = track_frames(trackerzoo.create(name), frames, init_box=boxes[0])
+    assert len(run.predictions) == len(frames)
+    prediction = run.predictions[-1]
     x, y, _, _ = boxes[-1]
     px, py, pw, ph = prediction.box
     centre_error = np.hypot(px + pw / 2 - (x + 15), py + ph / 2 - (y + 15))
@@ -84,3 +85,46 @@ def test_two_trackers_do_not_share_state(rng):
     second.initialize(frames[0], box=(150, 100, 30, 30))
     a, b = first.track(frames[1]), second.track(frames[1])
     assert abs(a.box[0] - b.box[0]) > 50
+
+
+class _CudaOnly(trackerzoo.Tracker):
+    supported_devices = ("cuda",)
+
+    def _initialize(self, frame, box, mask):
+        self.box = box
+
+    def _track(self, frame):
+        return trackerzoo.Prediction(self.box, 1.0)
+
+
+class _CpuOnly(_CudaOnly):
+    supported_devices = ("cpu",)
+
+
+@pytest.mark.parametrize("spec", [CsrtTracker, "trackerzoo_opencv.tracker:CsrtTracker"])
+def test_create_builds_an_unregistered_class_with_the_same_checks(spec):
+    tracker = trackerzoo.create(spec, psr_threshold=0.25)
+    assert type(tracker) is CsrtTracker
+    assert tracker.params.psr_threshold == 0.25 and tracker.device.type == "cpu"
+    with pytest.raises(ValueError, match=r"bogus.*valid parameters: .*psr_threshold"):
+        trackerzoo.create(spec, bogus=1)
+
+
+def test_create_checks_the_device_of_an_unregistered_class():
+    with pytest.raises(ValueError, match=r"runs on cuda only; got device='cpu'"):
+        trackerzoo.create(_CudaOnly, device="cpu")
+    assert trackerzoo.create(_CpuOnly).device.type == "cpu"  # "auto" never picks an unsupported CUDA
+    with pytest.raises(ValueError, match="quantum"):
+        trackerzoo.create(_CpuOnly, device="quantum")
+
+
+@pytest.mark.parametrize(("spec", "message"), [
+    ("no_such_module_xyz:Tracker", "cannot import 'Tracker' from 'no_such_module_xyz'"),
+    ("trackerzoo:NoSuchName", "cannot import 'NoSuchName'"),
+    ("trackerzoo:Prediction", "not a trackerzoo.Tracker subclass"),
+    (":CsrtTracker", "expected a registered name or 'module:Class'"),
+    (trackerzoo.Prediction, "not a trackerzoo.Tracker subclass"),
+])
+def test_create_rejects_bad_class_specs(spec, message):
+    with pytest.raises(ValueError, match=message):
+        trackerzoo.create(spec)

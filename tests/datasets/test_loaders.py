@@ -12,7 +12,7 @@ from PIL import Image
 
 from trackerzoo.datasets import Dataset, load_dataset
 from trackerzoo.datasets.loaders.vot import read_tag
-from trackerzoo.evaluation.regions import Mask, format_region
+from trackerzoo.formats.regions import Mask, format_region
 
 W, H = 8, 6
 

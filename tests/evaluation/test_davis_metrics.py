@@ -119,8 +119,8 @@ def test_scores_davis_png_results_per_object(tmp_path: Path) -> None:
 
 
 def test_scores_region_line_results_rasterised_to_the_frame(tmp_path: Path) -> None:
-    from trackerzoo.evaluation.regions import Mask, Rectangle
-    from trackerzoo.evaluation.results_io import write_region_file
+    from trackerzoo.formats.regions import Mask, Rectangle
+    from trackerzoo.formats.results_io import write_region_file
 
     shape = (24, 32)
     labels = np.zeros((3, *shape), np.uint8)

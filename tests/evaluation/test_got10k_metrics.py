@@ -11,7 +11,7 @@ import pytest
 from trackerzoo.datasets import load_dataset
 from trackerzoo.evaluation.benchmark import score_results
 from trackerzoo.evaluation.got10k import bound_boxes, evaluate_got10k
-from trackerzoo.evaluation.results_io import write_box_file, write_times
+from trackerzoo.formats.results_io import write_box_file, write_times
 
 
 def test_frame_zero_and_invisible_frames_are_excluded() -> None:

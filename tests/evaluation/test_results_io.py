@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from trackerzoo.evaluation import results_io
+from trackerzoo.formats import results_io
 
 
 def test_box_files_accept_commas_tabs_and_spaces(tmp_path: Path) -> None:

@@ -18,9 +18,9 @@ import pytest
 from trackerzoo.cli.main import main
 from trackerzoo.datasets import dataset_kinds, load_dataset
 from trackerzoo.datasets.synthetic import DatasetSpec, SceneConfig, build_dataset
-from trackerzoo.evaluation import results_io
 from trackerzoo.evaluation.runner import RunContext, TrackerSpec, parse_dataset_spec, run_evaluation
 from trackerzoo.evaluation.runner_executors import InlineExecutor, make_executor
+from trackerzoo.formats import results_io
 
 # A deterministic template-matching tracker, written to a module file so that worker
 # processes (spawned) and subprocesses can import it as ``tz_template_tracker``.

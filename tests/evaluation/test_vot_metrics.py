@@ -10,9 +10,9 @@ import pytest
 
 from trackerzoo.datasets import load_dataset
 from trackerzoo.evaluation.benchmark import score_results
-from trackerzoo.evaluation.regions import INITIALIZATION, Mask, Polygon, Rectangle, format_region
-from trackerzoo.evaluation.results_io import vot_result_path, write_region_file
 from trackerzoo.evaluation.vot import AnchorRun, VOTTruth, evaluate_vot, failure_progress
+from trackerzoo.formats.regions import INITIALIZATION, Mask, Polygon, Rectangle, format_region
+from trackerzoo.formats.results_io import vot_result_path, write_region_file
 
 SIZE = (40, 40)
 TARGET = Rectangle(5, 5, 10, 10)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from trackerzoo.evaluation.regions import (
+from trackerzoo.formats.regions import (
     INITIALIZATION,
     UNKNOWN,
     Mask,

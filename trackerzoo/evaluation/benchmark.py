@@ -27,14 +27,14 @@ from trackerzoo.datasets import Dataset, Sequence
 from trackerzoo.evaluation.davis import evaluate_davis
 from trackerzoo.evaluation.got10k import evaluate_got10k
 from trackerzoo.evaluation.ope import INVALID_FRAME_RULES, evaluate_ope
-from trackerzoo.evaluation.regions import rasterize
-from trackerzoo.evaluation.results_io import (
+from trackerzoo.evaluation.vot import VOTTruth, evaluate_vot, sequence_anchor_runs
+from trackerzoo.formats.regions import rasterize
+from trackerzoo.formats.results_io import (
     find_box_results,
     read_box_file,
     read_region_file,
     vot_result_path,
 )
-from trackerzoo.evaluation.vot import VOTTruth, evaluate_vot, sequence_anchor_runs
 
 PROTOCOL_OF_KIND = {
     "otb": "ope", "lasot": "ope", "uav123": "ope", "nfs": "ope", "trackingnet": "ope",

@@ -32,7 +32,6 @@ import cv2
 import numpy as np
 
 BOUNDARY_FRACTION = 0.008
-VOID_LABEL = 255
 
 
 def region_similarity(predicted: np.ndarray, groundtruth: np.ndarray, void: np.ndarray | None = None) -> float:

@@ -17,7 +17,7 @@ masks), and writes ``<out>/<seq>.txt`` plus ``<out>/<seq>_time.txt``.
 
 from __future__ import annotations
 
-import importlib
+import itertools
 import json
 import os
 import time
@@ -28,8 +28,11 @@ from typing import Any
 
 import numpy as np
 
-from trackerzoo.evaluation import results_io
-from trackerzoo.evaluation.regions import INITIALIZATION, Mask, Rectangle, Region, rasterize, region_to_box
+import trackerzoo
+from trackerzoo import Tracker
+from trackerzoo.formats import results_io
+from trackerzoo.formats.regions import INITIALIZATION, Mask, Rectangle, Region, rasterize, region_to_box
+from trackerzoo.session import run_tracker
 
 RUN_RECORD = "run.json"
 VOT_KINDS = frozenset({"vot"})
@@ -53,25 +56,10 @@ class TrackerSpec:
     weights: str | None = "default"
     device: str = "auto"
 
-    def build(self):
-        if ":" not in self.name:
-            import trackerzoo
-
-            return trackerzoo.create(self.name, variant=self.variant, weights=self.weights, device=self.device,
-                                     **self.params)
-        from trackerzoo.api import build_params
-        from trackerzoo.device import resolve_device
-        from trackerzoo.tracker import Tracker
-
-        module_name, _, class_name = self.name.partition(":")
-        try:
-            factory = getattr(importlib.import_module(module_name), class_name)
-        except (ImportError, AttributeError):
-            raise ValueError(f"--tracker {self.name!r}: cannot import {class_name!r} from {module_name!r}") from None
-        if not (isinstance(factory, type) and issubclass(factory, Tracker)):
-            raise ValueError(f"--tracker {self.name!r} is not a trackerzoo.Tracker subclass")
-        params = build_params(factory.Params, self.params, self.name)
-        return factory(params, variant=self.variant, weights=self.weights, device=resolve_device(self.device))
+    def build(self) -> Tracker:
+        """The tracker, built by ``trackerzoo.create`` (parameter validation and device check included)."""
+        return trackerzoo.create(self.name, variant=self.variant, weights=self.weights, device=self.device,
+                                 **self.params)
 
 
 @dataclass(frozen=True)
@@ -144,50 +132,52 @@ def _box_of_region(region: Region) -> tuple[float, float, float, float]:
     return tuple(float(v) for v in box)  # type: ignore[return-value]
 
 
-def _run_ope(tracker, sequence) -> tuple[np.ndarray, list[float]]:
-    boxes = np.full((len(sequence), 4), np.nan)
-    times: list[float] = []
-    first = sequence.frame(0)
+def _run_ope(tracker: Tracker, sequence) -> tuple[np.ndarray, list[float]]:
+    """One pass from frame 0: boxes ``[T, 4]`` (row 0 the ground truth) and per-frame seconds.
+
+    Mask trackers start from frame 0's mask when the sequence has one with pixels,
+    every other tracker from the ground-truth box.
+    """
     init_box = sequence.boxes[0]
     mask = sequence.mask(0) if tracker.accepts_mask and sequence.has_masks else None
-    start = time.perf_counter()
-    if mask is not None and mask.any():
-        tracker.initialize(first, mask=mask)
-    else:
-        tracker.initialize(first, box=tuple(float(v) for v in init_box))
-    times.append(time.perf_counter() - start)
-    boxes[0] = init_box
-    for index in range(1, len(sequence)):
-        frame = sequence.frame(index)
-        start = time.perf_counter()
-        prediction = tracker.track(frame)
-        times.append(time.perf_counter() - start)
-        boxes[index] = prediction.box
+    use_mask = mask is not None and bool(mask.any())
+    frames = (sequence.frame(index) for index in range(len(sequence)))
+    steps = run_tracker(tracker, frames, init_box=None if use_mask else tuple(float(v) for v in init_box),
+                        init_mask=mask if use_mask else None)
+    boxes = np.full((len(sequence), 4), np.nan)
+    times: list[float] = []
+    for step in steps:
+        times.append(step.seconds)
+        boxes[step.index] = init_box if step.index == 0 else step.prediction.box
     return boxes, times
 
 
-def _run_vot(tracker, sequence, job: Job) -> tuple[list[Region], list[float]]:
+def _run_vot(tracker: Tracker, sequence, job: Job) -> tuple[list[Region], list[float]]:
+    """One VOT anchor run: region per frame (``INITIALIZATION`` first) and per-frame seconds.
+
+    Frames go from the anchor to the end, or back to frame 0 for a backward anchor;
+    mask trackers start from the anchor's region rasterised when it is a mask.
+    """
     regions = sequence.regions
-    frames = list(range(job.anchor, -1, -1)) if job.reverse else list(range(job.anchor, len(sequence)))
-    image = sequence.frame(frames[0])
+    order = list(range(job.anchor, -1, -1)) if job.reverse else list(range(job.anchor, len(sequence)))
+    image = sequence.frame(order[0])
     height, width = image.shape[:2]
-    init = regions[frames[0]]
-    start = time.perf_counter()
+    init = regions[order[0]]
+    frames = itertools.chain([image], (sequence.frame(index) for index in order[1:]))
     if tracker.accepts_mask and isinstance(init, Mask):
-        tracker.initialize(image, mask=rasterize(init, width, height))
+        steps = run_tracker(tracker, frames, init_mask=rasterize(init, width, height))
     else:
-        tracker.initialize(image, box=_box_of_region(init))
-    times = [time.perf_counter() - start]
-    output: list[Region] = [INITIALIZATION]
-    for index in frames[1:]:
-        image = sequence.frame(index)
-        start = time.perf_counter()
-        prediction = tracker.track(image)
-        times.append(time.perf_counter() - start)
-        if prediction.mask is not None:
-            output.append(Mask(np.asarray(prediction.mask, dtype=bool)))
+        steps = run_tracker(tracker, frames, init_box=_box_of_region(init))
+    output: list[Region] = []
+    times: list[float] = []
+    for step in steps:
+        times.append(step.seconds)
+        if step.index == 0:
+            output.append(INITIALIZATION)
+        elif step.prediction.mask is not None:
+            output.append(Mask(np.asarray(step.prediction.mask, dtype=bool)))
         else:
-            output.append(Rectangle(*prediction.box))
+            output.append(Rectangle(*step.prediction.box))
     return output, times
 
 

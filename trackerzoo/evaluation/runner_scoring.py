@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from trackerzoo.evaluation import results_io
 from trackerzoo.evaluation.runner import RUN_RECORD, VOT_KINDS
+from trackerzoo.formats import results_io
 
 GOT10K_STYLE_KINDS = frozenset({"got10k", "synthetic"})
 

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from trackerzoo.evaluation.regions import Region, region_is_empty, region_overlaps
+from trackerzoo.formats.regions import Region, region_is_empty, region_overlaps
 
 FAILURE_THRESHOLD = 0.1
 FAILURE_GRACE = 10

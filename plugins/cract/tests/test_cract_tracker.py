@@ -10,13 +10,14 @@ from trackerzoo_cract import CractTracker
 import trackerzoo
 from trackerzoo.errors import NotInitializedError, WeightsNotFoundError
 from trackerzoo.registry import default_registry
+from trackerzoo.session import run_tracker
 
 
 def _run(frames, boxes, **params):
     torch.manual_seed(0)
     tracker = trackerzoo.create("cract", weights=None, device="cpu", **params)
-    tracker.initialize(frames[0], boxes[0])
-    return tracker, [tracker.track(frame) for frame in frames[1:]]
+    steps = list(run_tracker(tracker, frames, init_box=boxes[0]))
+    return tracker, [step.prediction for step in steps[1:]]
 
 
 def test_cract_and_its_recipe_are_registered_through_the_entry_point():

@@ -1,7 +1,7 @@
 """``trackerzoo eval-results``: score existing result files against a dataset.
 
 The result files may come from trackerzoo's runner, pytracking, the GOT-10k toolkit
-or the VOT toolkit (see ``trackerzoo.evaluation.results_io`` for the formats). With
+or the VOT toolkit (see ``trackerzoo.formats.results_io`` for the formats). With
 ``--json`` the full metrics (curves and per-sequence scores included) are printed as
 one JSON object; otherwise a short summary table.
 """

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from trackerzoo.datasets.sequence import IMAGE_SUFFIXES
-from trackerzoo.evaluation.results_io import parse_number_line, read_box_file
+from trackerzoo.formats.results_io import parse_number_line, read_box_file
 
 __all__ = ["boxes_for_frames", "frame_files", "image_size_of", "natural_key",
            "read_box_file", "read_flags", "read_index_png", "read_list",

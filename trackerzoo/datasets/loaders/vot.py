@@ -24,8 +24,8 @@ import numpy as np
 
 from trackerzoo.datasets import Dataset, Sequence
 from trackerzoo.datasets.loaders.common import read_flags, read_list, read_properties, require_dir, require_file
-from trackerzoo.evaluation.regions import UNKNOWN, Region, rasterize, region_is_empty, region_to_box
-from trackerzoo.evaluation.results_io import read_region_file
+from trackerzoo.formats.regions import UNKNOWN, Region, rasterize, region_is_empty, region_to_box
+from trackerzoo.formats.results_io import read_region_file
 
 DEFAULT_PATTERN = "color/%08d.jpg"
 

@@ -14,8 +14,8 @@ import numpy as np
 from trackerzoo.datasets.sequence import Dataset, Sequence
 from trackerzoo.datasets.synthetic.generator import METADATA_NAME
 from trackerzoo.datasets.synthetic.writers import FRAME_NAME, GOT10K_DIR, VOT_DIR
-from trackerzoo.evaluation.regions import rasterize
-from trackerzoo.evaluation.results_io import read_box_file, read_region_file
+from trackerzoo.formats.regions import rasterize
+from trackerzoo.formats.results_io import read_box_file, read_region_file
 
 
 def _int_lines(path: Path) -> np.ndarray:

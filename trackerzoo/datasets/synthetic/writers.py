@@ -29,7 +29,7 @@ import cv2
 import numpy as np
 
 from trackerzoo.datasets.synthetic.render import FrameTruth
-from trackerzoo.evaluation.regions import Mask, format_region
+from trackerzoo.formats.regions import Mask, format_region
 
 GOT10K_DIR = "got10k"
 VOT_DIR = "vot"

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from trackerzoo.evaluation.regions import Region, format_region, parse_region
+from trackerzoo.formats.regions import Region, format_region, parse_region
 
 _SEPARATORS = re.compile(r"[,\s]+")
 
