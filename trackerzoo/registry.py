@@ -64,6 +64,7 @@ class TrackerInfo:
     default_variant: str
     distribution: str
     description: str = ""
+    rank: int = 0  # preference among installed trackers for the CLI's default (highest first)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -187,15 +188,21 @@ class RegistryScope:
         variants: Iterable[str] = ("default",),
         default_variant: str | None = None,
         description: str = "",
+        rank: int = 0,
     ) -> None:
         """Register tracker ``name`` built by ``factory(params, variant=, weights=, device=)``.
 
         ``default_variant`` (the first variant when ``None``) is the single place that
-        states a tracker's default variant. Raises ``ValueError`` for outputs other than
+        states a tracker's default variant. ``rank`` orders the installed trackers when a
+        command picks one by default (``trackerzoo demo``/``track``: the highest-ranked
+        tracker whose weights are present); give a paper tracker with trained weights a
+        higher rank than a classic baseline. Raises ``ValueError`` for outputs other than
         ``{"box"}``/``{"box", "mask"}``, no variants or a default outside them, and
         ``DuplicateTrackerError`` when the name is taken.
         """
         _require_name("tracker", name)
+        if isinstance(rank, bool) or not isinstance(rank, int):
+            raise ValueError(f"rank of tracker {name!r} must be an integer, got {rank!r}")
         _require_callable("tracker factory of", name, factory)
         outputs = frozenset(outputs)
         if not outputs or not outputs <= {"box", "mask"} or "box" not in outputs:
@@ -215,6 +222,7 @@ class RegistryScope:
             default_variant=default_variant,
             distribution=self.distribution,
             description=description,
+            rank=rank,
         )
         self._registry._add(self._registry.trackers, "tracker", name, info)
 

@@ -3,7 +3,7 @@
 Submodules: ``regions`` (VOT region lines: rectangles, polygons, RLE masks; their
 rasterisation, overlaps and continuous box IoU), ``results_io`` (reading and writing
 box, region and time files in the layouts of pytracking, the GOT-10k toolkit and the
-VOT toolkit) and ``labels`` (constants of palette label PNGs such as DAVIS's void
+VOT toolkit) and ``palette_png`` (constants of palette label PNGs such as DAVIS's void
 label). They import only the standard library and NumPy, so ``trackerzoo.datasets``
 and ``trackerzoo.evaluation`` can both build on them (see docs/architecture.md).
 """

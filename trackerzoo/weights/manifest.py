@@ -27,8 +27,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import trackerzoo
-
 MANIFEST_NAME = "manifest.json"
 WEIGHTS_DIR_ENV = "TRACKERZOO_WEIGHTS_DIR"
 
@@ -77,7 +75,7 @@ def candidate_weights_dirs() -> list[Path]:
     override = os.environ.get(WEIGHTS_DIR_ENV)
     if override:
         return [Path(override)]
-    checkout = Path(trackerzoo.__file__).resolve().parents[1] / "weights"
+    checkout = Path(__file__).resolve().parents[2] / "weights"  # trackerzoo/weights/manifest.py -> checkout
     installed = Path(sys.prefix) / "share" / "trackerzoo" / "weights"
     user_installed = Path(site.getuserbase()) / "share" / "trackerzoo" / "weights"  # pip install --user
     return [checkout, installed, user_installed]

@@ -22,6 +22,7 @@ def trackerzoo_register_trackers(registry) -> None:
         variants=tuple(MODEL_CONFIGS),
         default_variant=DEFAULT_VARIANT,
         description="Siamese RPN + cascaded regression-align-classification with an online discriminator",
+        rank=100,  # trained weights ship: the CLI's default tracker when installed
     )
 
 

@@ -6,20 +6,16 @@ import argparse
 import itertools
 from pathlib import Path
 
-import trackerzoo
+from trackerzoo.cli.defaults import DEFAULT_RULE, create_default_or
 from trackerzoo.cli.outputs import OutputRecorder
 from trackerzoo.demo_data import DEMO_CLIP, DEMO_LICENSE, DEMO_PERSON, check_keyframes, demo_person
-from trackerzoo.errors import TrackerNotFoundError, WeightsNotFoundError
 from trackerzoo.io import open_frames
 from trackerzoo.session import track_frames
-
-# Our paper trackers first (once their trained weights ship), then the classic baseline.
-PREFERENCE = ("cract", "rts", "arn", "rpvt", "ibfp", "csrt", "kcf", "mil")
 
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("demo", help="track the bundled clip and write an annotated video")
-    parser.add_argument("--tracker", default=None, help="force a tracker (default: the best one available)")
+    parser.add_argument("--tracker", default=None, help=f"tracker name (default: {DEFAULT_RULE})")
     parser.add_argument("--person", default=DEMO_PERSON,
                         help=f"whom to track: one of the clip's five annotated people (default {DEMO_PERSON}; "
                              "an unknown name lists them); tracking starts at the person's first annotated frame")
@@ -28,24 +24,9 @@ def register(subparsers) -> None:
     parser.set_defaults(func=run)
 
 
-def pick_tracker(device: str, forced: str | None) -> tuple[str, trackerzoo.Tracker]:
-    """The first tracker of ``PREFERENCE`` that is installed and has its weights."""
-    if forced:
-        return forced, trackerzoo.create(forced, device=device)
-    installed = {info.name for info in trackerzoo.list_trackers()}
-    for name in PREFERENCE:
-        if name not in installed:
-            continue
-        try:
-            return name, trackerzoo.create(name, device=device)
-        except (WeightsNotFoundError, FileNotFoundError) as exc:
-            print(f"skipping {name}: {exc}")
-    raise TrackerNotFoundError("(any demo tracker)", sorted(installed))
-
-
 def run(args: argparse.Namespace) -> int:
     person = demo_person(args.person)  # a bad name fails before any model is loaded
-    name, tracker = pick_tracker(args.device, args.tracker)
+    name, tracker = create_default_or(args.tracker, device=args.device)
     reader = open_frames(DEMO_CLIP)
     start = person.first_frame
     out_dir = Path(args.out)

@@ -8,7 +8,7 @@ from pathlib import Path
 import cv2
 from tqdm import tqdm
 
-import trackerzoo
+from trackerzoo.cli.defaults import DEFAULT_RULE, create_default_or
 from trackerzoo.cli.options import parse_box, parse_overrides
 from trackerzoo.cli.outputs import OutputRecorder
 from trackerzoo.io import open_frames
@@ -21,7 +21,7 @@ def register(subparsers) -> None:
     target = parser.add_mutually_exclusive_group(required=True)
     target.add_argument("--init", help="initial box x,y,w,h in pixels of the first frame")
     target.add_argument("--init-mask", help="PNG mask of the target in the first frame (non-zero = target)")
-    parser.add_argument("--tracker", default="csrt", help="tracker name (see `trackerzoo list`)")
+    parser.add_argument("--tracker", default=None, help=f"tracker name (default: {DEFAULT_RULE})")
     parser.add_argument("--variant", default=None)
     parser.add_argument("--weights", default="default", help="'default', a safetensors path, or 'none'")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError(f"cannot read --init-mask {args.init_mask!r}")
         init_mask = image > 0
     weights = None if str(args.weights).lower() == "none" else args.weights
-    tracker = trackerzoo.create(
+    name, tracker = create_default_or(
         args.tracker, variant=args.variant, weights=weights, device=args.device, **parse_overrides(args.set)
     )
     recorder = OutputRecorder(
@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
         frame_names=reader.frame_names(),
         write_video=not args.no_video,
     )
-    with tqdm(total=len(reader) or None, unit="frame", desc=args.tracker) as bar:
+    with tqdm(total=len(reader) or None, unit="frame", desc=name) as bar:
 
         def on_frame(index, frame, prediction):
             recorder.on_frame(index, frame, prediction)
@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
 
         result = track_frames(tracker, reader, init_box=init_box, init_mask=init_mask, on_frame=on_frame)
     files = recorder.finish(result)
-    print(f"{args.tracker}: {len(result.predictions)} frames, {result.fps:.1f} FPS (tracker only)")
+    print(f"{name}: {len(result.predictions)} frames, {result.fps:.1f} FPS (tracker only)")
     for kind, path in files.items():
         print(f"  {kind}: {path}")
     return 0

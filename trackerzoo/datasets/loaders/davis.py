@@ -25,7 +25,7 @@ import numpy as np
 from trackerzoo.datasets import Dataset, Sequence
 from trackerzoo.datasets.loaders.common import frame_files, read_index_png, read_list, require_dir
 from trackerzoo.datasets.loaders.masks import boxes_from_masks, visible_from_masks
-from trackerzoo.formats.labels import VOID_LABEL
+from trackerzoo.formats.palette_png import VOID_LABEL
 
 YEARS = (2016, 2017)
 
