@@ -1,8 +1,9 @@
 """The one tracking loop: one tracker over one frame source, timing the tracker alone.
 
 ``run_tracker`` is the loop every harness drives trackers through: ``trackerzoo track``
-and ``trackerzoo demo`` (via ``track_frames``), the evaluation runner's OPE and VOT
-protocols and the tests. It separates the time spent inside ``initialize``/``track``
+and ``trackerzoo demo`` (via ``track_frames``), the OPE protocol (``run_ope``: the
+evaluation runner and training's validation by tracking), the runner's VOT protocol, the
+benchmarks and the tests. It separates the time spent inside ``initialize``/``track``
 (what FPS reports) from decoding and drawing: frames are pulled from the source before
 the clock starts.
 """
@@ -115,3 +116,31 @@ def track_frames(
         if on_frame is not None:
             on_frame(step.index, step.frame, step.prediction)
     return run
+
+
+def run_ope(tracker: Tracker, sequence: Any, *, max_frames: int | None = None) -> tuple[np.ndarray, list[float]]:
+    """The one-pass evaluation (OPE) protocol of OTB/LaSOT/GOT-10k through ``run_tracker``.
+
+    ``sequence`` is a ``trackerzoo.datasets.Sequence`` (``frame(i)``, ``boxes`` ``[T, 4]``,
+    ``has_masks``, ``mask(i)``). Mask trackers start from frame 0's mask when the sequence
+    has one with pixels, every other tracker from the ground-truth box of frame 0; the
+    first ``max_frames`` frames (all when ``None``) are tracked. Returns the boxes
+    ``[T, 4]`` (``x, y, w, h`` pixels; row 0 is the ground truth) and the tracker-only
+    seconds per frame. Raises ``ValueError`` when frame 0 has no finite box.
+    """
+    length = len(sequence) if max_frames is None else min(len(sequence), int(max_frames))
+    first_box = np.asarray(sequence.boxes[0], dtype=np.float64)
+    if first_box.shape != (4,) or not np.all(np.isfinite(first_box)):
+        raise ValueError(f"sequence {sequence.name!r} has no ground-truth box on frame 0 to initialise from: "
+                         f"{sequence.boxes[0]!r}")
+    mask = sequence.mask(0) if getattr(tracker, "accepts_mask", False) and sequence.has_masks else None
+    use_mask = mask is not None and bool(mask.any())
+    frames = (sequence.frame(index) for index in range(length))
+    steps = run_tracker(tracker, frames, init_box=None if use_mask else tuple(float(v) for v in first_box),
+                        init_mask=mask if use_mask else None)
+    boxes = np.full((length, 4), np.nan)
+    times: list[float] = []
+    for step in steps:
+        times.append(step.seconds)
+        boxes[step.index] = first_box if step.index == 0 else step.prediction.box
+    return boxes, times

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from trackerzoo import Prediction, Tracker
-from trackerzoo.session import FrameResult, initial_prediction, run_tracker, track_frames
+from trackerzoo.datasets import ArrayFrames, Sequence
+from trackerzoo.session import FrameResult, initial_prediction, run_ope, run_tracker, track_frames
 
 
 class StepTracker(Tracker):
@@ -91,3 +92,23 @@ def test_track_frames_collects_the_loop_and_calls_back():
     assert len(run.seconds) == 4
     assert calls == [(i, i, p.box) for i, p in enumerate(expected)]
     assert run.fps > 0
+
+
+def _sequence(count: int, first_box) -> Sequence:
+    frames = np.stack([np.full((24, 32, 3), index, dtype=np.uint8) for index in range(count)])
+    boxes = np.tile(np.asarray(first_box, dtype=np.float64), (count, 1))
+    return Sequence("seq", ArrayFrames(frames), boxes)
+
+
+def test_run_ope_starts_from_the_ground_truth_box_and_stops_at_max_frames():
+    tracker = StepTracker()
+    boxes, times = run_ope(tracker, _sequence(6, (2, 3, 10, 8)), max_frames=4)
+    assert tracker.seen == [0, 1, 2, 3]
+    assert boxes.shape == (4, 4) and len(times) == 4
+    np.testing.assert_array_equal(boxes[:, 0], [2.0, 3.0, 4.0, 5.0])
+    assert tracker.init == ((2.0, 3.0, 10.0, 8.0), None)
+
+
+def test_run_ope_refuses_a_first_frame_without_a_box():
+    with pytest.raises(ValueError, match="no ground-truth box on frame 0"):
+        run_ope(StepTracker(), _sequence(3, (np.nan, 3, 10, 8)))

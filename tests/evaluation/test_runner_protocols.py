@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from trackerzoo import Prediction, Tracker
-from trackerzoo.evaluation.runner import Job, TrackerSpec, _run_ope, _run_vot
+from trackerzoo.evaluation.runner import Job, TrackerSpec, _run_vot
 from trackerzoo.formats.regions import INITIALIZATION, Mask, Rectangle, rasterize
+from trackerzoo.session import run_ope
 
 HEIGHT, WIDTH = 30, 40
 
@@ -73,7 +74,7 @@ class FakeSequence:
 def test_ope_initialises_mask_trackers_from_the_mask_and_keeps_the_ground_truth_row():
     sequence = FakeSequence(5, masks=True)
     tracker = MaskRecorder()
-    boxes, times = _run_ope(tracker, sequence)
+    boxes, times = run_ope(tracker, sequence)
     assert tracker.init_mask is not None and tracker.init_mask.sum() == 140
     assert tracker.init_box == (6.0, 5.0, 14.0, 10.0)  # the tracker's box comes from the mask
     assert tracker.seen == [0, 1, 2, 3, 4] and len(times) == 5
@@ -85,7 +86,7 @@ def test_ope_initialises_mask_trackers_from_the_mask_and_keeps_the_ground_truth_
 def test_ope_initialises_from_the_box_otherwise(tracker_type, masks):
     sequence = FakeSequence(4, masks=masks)
     tracker = tracker_type()
-    boxes, _ = _run_ope(tracker, sequence)
+    boxes, _ = run_ope(tracker, sequence)
     assert tracker.init_mask is None and tracker.init_box == (3.5, 4.25, 10.0, 8.0)
     np.testing.assert_array_equal(boxes[1:], [[5.5, 4.25, 10, 8], [7.5, 4.25, 10, 8], [9.5, 4.25, 10, 8]])
 
@@ -94,7 +95,7 @@ def test_ope_falls_back_to_the_box_when_frame_zero_mask_is_empty():
     sequence = FakeSequence(3, masks=True)
     sequence.mask = lambda index: np.zeros((HEIGHT, WIDTH), dtype=bool)
     tracker = MaskRecorder()
-    _run_ope(tracker, sequence)
+    run_ope(tracker, sequence)
     assert tracker.init_mask is None and tracker.init_box == (3.5, 4.25, 10.0, 8.0)
 
 

@@ -202,10 +202,11 @@ def test_installed_wheel_location_is_found_when_there_is_no_checkout(tmp_path, m
     """A wheel installs weights/ into <prefix>/share/trackerzoo/weights (pyproject data-files)."""
     import sys
 
-    import trackerzoo
+    from trackerzoo.weights import manifest
 
     monkeypatch.delenv("TRACKERZOO_WEIGHTS_DIR", raising=False)
-    monkeypatch.setattr(trackerzoo, "__file__", str(tmp_path / "site-packages" / "trackerzoo" / "__init__.py"))
+    site_packages = tmp_path / "site-packages"
+    monkeypatch.setattr(manifest, "__file__", str(site_packages / "trackerzoo" / "weights" / "manifest.py"))
     monkeypatch.setattr(sys, "prefix", str(tmp_path / "env"))
     installed = tmp_path / "env" / "share" / "trackerzoo" / "weights"
     write_manifest([], installed / "manifest.json")

@@ -32,7 +32,7 @@ import trackerzoo
 from trackerzoo import Tracker
 from trackerzoo.formats import results_io
 from trackerzoo.formats.regions import INITIALIZATION, Mask, Rectangle, Region, rasterize, region_to_box
-from trackerzoo.session import run_tracker
+from trackerzoo.session import run_ope, run_tracker
 
 RUN_RECORD = "run.json"
 VOT_KINDS = frozenset({"vot"})
@@ -132,26 +132,6 @@ def _box_of_region(region: Region) -> tuple[float, float, float, float]:
     return tuple(float(v) for v in box)  # type: ignore[return-value]
 
 
-def _run_ope(tracker: Tracker, sequence) -> tuple[np.ndarray, list[float]]:
-    """One pass from frame 0: boxes ``[T, 4]`` (row 0 the ground truth) and per-frame seconds.
-
-    Mask trackers start from frame 0's mask when the sequence has one with pixels,
-    every other tracker from the ground-truth box.
-    """
-    init_box = sequence.boxes[0]
-    mask = sequence.mask(0) if tracker.accepts_mask and sequence.has_masks else None
-    use_mask = mask is not None and bool(mask.any())
-    frames = (sequence.frame(index) for index in range(len(sequence)))
-    steps = run_tracker(tracker, frames, init_box=None if use_mask else tuple(float(v) for v in init_box),
-                        init_mask=mask if use_mask else None)
-    boxes = np.full((len(sequence), 4), np.nan)
-    times: list[float] = []
-    for step in steps:
-        times.append(step.seconds)
-        boxes[step.index] = init_box if step.index == 0 else step.prediction.box
-    return boxes, times
-
-
 def _run_vot(tracker: Tracker, sequence, job: Job) -> tuple[list[Region], list[float]]:
     """One VOT anchor run: region per frame (``INITIALIZATION`` first) and per-frame seconds.
 
@@ -189,7 +169,7 @@ def run_job(context: RunContext, job: Job) -> JobResult:
     started = time.perf_counter()
     try:
         if job.anchor is None:
-            boxes, times = _run_ope(tracker, sequence)
+            boxes, times = run_ope(tracker, sequence)
             results_io.write_times(job.time_path(context.out), times)
             results_io.write_box_file(job.result_path(context.out), boxes)
         else:

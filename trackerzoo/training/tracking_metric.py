@@ -17,27 +17,12 @@ import torch
 from torch import nn
 
 from trackerzoo.evaluation.ope import evaluate_ope
+from trackerzoo.session import run_ope
 
 
 def track_sequence(tracker: Any, sequence: Any, max_frames: int | None = None) -> np.ndarray:
-    """One OPE run: initialise on frame 0 (with the mask when the tracker accepts one),
-    then track; returns the ``[T, 4]`` boxes (frame 0 is the ground truth)."""
-    length = len(sequence) if max_frames is None else min(len(sequence), max_frames)
-    boxes = np.full((length, 4), np.nan)
-    first_box = np.asarray(sequence.boxes[0], dtype=np.float64)
-    if not np.all(np.isfinite(first_box)):
-        raise ValueError(f"sequence {sequence.name!r} has no ground-truth box on frame 0 to initialise from")
-    mask = None
-    if getattr(tracker, "accepts_mask", False) and getattr(sequence, "has_masks", False):
-        mask = sequence.mask(0)
-    if mask is not None and mask.any():
-        tracker.initialize(sequence.frame(0), mask=mask)
-    else:
-        tracker.initialize(sequence.frame(0), box=tuple(float(v) for v in first_box))
-    boxes[0] = first_box
-    for index in range(1, length):
-        boxes[index] = np.asarray(tracker.track(sequence.frame(index)).box, dtype=np.float64)
-    return boxes
+    """One OPE run (``trackerzoo.session.run_ope``) of the first ``max_frames`` frames; the ``[T, 4]`` boxes."""
+    return run_ope(tracker, sequence, max_frames=max_frames)[0]
 
 
 def ope_evaluator(
