@@ -11,10 +11,10 @@ namespace tz = trackerzoo::cuda;
   template __global__ void tz::dw_xcorr_forward_kernel<T>(const T*, const T*, T*, tz::XcorrShape);           \
   template __global__ void tz::dw_xcorr_grad_search_kernel<T>(const T*, const T*, T*, tz::XcorrShape);       \
   template __global__ void tz::dw_xcorr_grad_kernel_kernel<T>(const T*, const T*, T*, tz::XcorrShape);       \
-  template __global__ void tz::pyramid_roi_align_forward_kernel<T>(const T*, const T*, T*, tz::RoiLevels,    \
-                                                                   tz::RoiGeometry);                         \
-  template __global__ void tz::pyramid_roi_align_backward_kernel<T>(const T*, const T*, T*, tz::RoiLevels,   \
-                                                                    tz::RoiGeometry);                        \
+  template __global__ void tz::pyramid_roi_align_forward_kernel<T>(const T*, const T*, tz::RoiLevelData<T>,  \
+                                                                   tz::RoiLevels, tz::RoiGeometry);          \
+  template __global__ void tz::pyramid_roi_align_backward_kernel<T>(tz::RoiLevelData<const T>, const T*, T*, \
+                                                                    tz::RoiLevels, tz::RoiGeometry);         \
   template __global__ void tz::lut_forward_kernel<T, 1>(const T*, const T*, const T*, T*, T*, tz::LutShape, T, \
                                                         int64_t, int64_t);                                   \
   template __global__ void tz::lut_forward_kernel<T, 8>(const T*, const T*, const T*, T*, T*, tz::LutShape, T, \

@@ -113,3 +113,12 @@ def test_dcf_auto_uses_the_differentiable_reference_when_grad_is_needed():
     assert out.requires_grad
     (grad,) = torch.autograd.grad(out.sum(), x)
     assert torch.isfinite(grad).all() and grad.abs().sum() > 0
+
+
+def test_has_kernel_asks_the_op_overloads():
+    if ops.extension_error() is not None:
+        pytest.skip(f"trackerzoo._C is not built/loaded: {ops.extension_error()}")
+    assert all(_backend._has_kernel(op, "cpu") for op in _backend.OPS)
+    assert not _backend._has_kernel("no_such_op", "cpu")
+    if torch.version.cuda is None:  # a CPU-only torch cannot have built the CUDA kernels
+        assert not any(_backend._has_kernel(op, "cuda") for op in _backend.OPS)

@@ -16,7 +16,7 @@ BACKENDS = ("auto", "torch", "cpu", "cuda")
 ENV_VAR = "TRACKERZOO_OPS_BACKEND"
 # The dtypes the native kernels are instantiated for; other dtypes use the reference under "auto".
 KERNEL_DTYPES = (torch.float32, torch.float64)
-_DISPATCH_KEYS = {"cpu": "CPU", "cuda": "CUDA"}
+_DISPATCH_KEYS = {"cpu": torch.DispatchKey.CPU, "cuda": torch.DispatchKey.CUDA}
 
 _extension_error: BaseException | None = None
 try:
@@ -30,6 +30,13 @@ except Exception as exc:  # built but broken (ABI mismatch, missing symbol): say
         RuntimeWarning,
         stacklevel=2,
     )
+else:
+    # The fake (meta) kernels, for torch.compile and FakeTensor tracing of the native ops. The
+    # kernels run eagerly without them, so a failure here only costs tracing: say so once.
+    try:
+        from trackerzoo.ops import _fake  # noqa: F401
+    except Exception as exc:
+        warnings.warn(f"trackerzoo: fake kernels not registered ({exc})", RuntimeWarning, stacklevel=2)
 
 
 def extension_error() -> BaseException | None:
@@ -38,13 +45,14 @@ def extension_error() -> BaseException | None:
 
 
 def _has_kernel(op: str, backend: str) -> bool:
+    """Whether ``trackerzoo::<op>`` has a kernel for ``backend`` (``"cpu"`` or ``"cuda"``)."""
     if _extension_error is not None:
         return False
-    name = f"trackerzoo::{op}"
     try:
-        return bool(torch._C._dispatch_has_kernel_for_dispatch_key(name, _DISPATCH_KEYS[backend]))
-    except (RuntimeError, AttributeError):
+        overload = getattr(torch.ops.trackerzoo, op).default
+    except (AttributeError, RuntimeError):  # not registered by this build of the extension
         return False
+    return bool(overload.has_kernel_for_dispatch_key(_DISPATCH_KEYS[backend]))
 
 
 def available_backends() -> dict[str, list[str]]:

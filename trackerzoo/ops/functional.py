@@ -81,12 +81,10 @@ def pyramid_roi_align(
     chosen = resolve("pyramid_roi_align", backend, (features, rois))
     if chosen == "torch":
         return ref.pyramid_roi_align(features, rois, sizes, spatial_scale, sampling_ratio, aligned)
-    flat = torch.ops.trackerzoo.pyramid_roi_align(
+    levels = torch.ops.trackerzoo.pyramid_roi_align(
         features, rois, list(sizes), float(spatial_scale), int(sampling_ratio), bool(aligned)
     )
-    k, c = rois.shape[0], features.shape[1]
-    parts = flat.split([k * c * s * s for s in sizes])
-    return tuple(part.view(k, c, s, s) for part, s in zip(parts, sizes, strict=True))
+    return tuple(levels)
 
 
 def lut_affinity_softmax(

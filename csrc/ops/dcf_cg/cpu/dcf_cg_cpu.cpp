@@ -18,7 +18,7 @@
 #include <limits>
 #include <vector>
 
-#include "ops/cpu_math.h"
+#include "ops/common/cpu_math.h"
 
 namespace trackerzoo {
 namespace ops {

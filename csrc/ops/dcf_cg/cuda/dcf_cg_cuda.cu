@@ -7,7 +7,7 @@
 #include <array>
 #include <limits>
 
-#include "ops/cuda_glue.h"
+#include "ops/common/cuda_glue.h"
 #include "ops/dcf_cg/cuda/dcf_cg_kernels.cuh"
 
 namespace trackerzoo {

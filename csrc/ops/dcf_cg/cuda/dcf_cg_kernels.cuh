@@ -4,7 +4,7 @@
 // host (no .item(), no cudaMemcpy) and a whole solve can be captured in a CUDA graph.
 #pragma once
 
-#include "ops/cuda_common.cuh"
+#include "ops/common/cuda_common.cuh"
 
 namespace trackerzoo {
 namespace cuda {

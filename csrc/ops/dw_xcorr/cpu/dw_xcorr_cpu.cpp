@@ -5,7 +5,7 @@
 
 #include <tuple>
 
-#include "ops/cpu_xcorr2d.h"
+#include "ops/common/cpu_xcorr2d.h"
 
 namespace trackerzoo {
 namespace ops {

@@ -3,7 +3,7 @@
 
 #include <tuple>
 
-#include "ops/cuda_glue.h"
+#include "ops/common/cuda_glue.h"
 #include "ops/dw_xcorr/cuda/dw_xcorr_kernels.cuh"
 
 namespace trackerzoo {

@@ -4,7 +4,7 @@
 // whole output plane).
 #pragma once
 
-#include "ops/cuda_common.cuh"
+#include "ops/common/cuda_common.cuh"
 
 namespace trackerzoo {
 namespace cuda {

@@ -13,7 +13,7 @@
 #include <tuple>
 #include <vector>
 
-#include "ops/cpu_math.h"
+#include "ops/common/cpu_math.h"
 
 namespace trackerzoo {
 namespace ops {

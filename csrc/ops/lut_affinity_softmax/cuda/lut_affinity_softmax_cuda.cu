@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <tuple>
 
-#include "ops/cuda_glue.h"
+#include "ops/common/cuda_glue.h"
 #include "ops/lut_affinity_softmax/cuda/lut_affinity_softmax_kernels.cuh"
 
 namespace trackerzoo {

@@ -9,7 +9,7 @@
 // atomics are needed.
 #pragma once
 
-#include "ops/cuda_common.cuh"
+#include "ops/common/cuda_common.cuh"
 
 namespace trackerzoo {
 namespace cuda {

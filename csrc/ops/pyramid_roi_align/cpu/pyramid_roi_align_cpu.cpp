@@ -1,4 +1,5 @@
-// Pyramid RoIAlign on the CPU: all output sizes of all RoIs in one pass.
+// Pyramid RoIAlign on the CPU: all output sizes of all RoIs in one pass, one output tensor
+// per level (layout: pyramid_levels.h).
 //
 // torchvision's RoIAlign weight of a bilinear sample is (y-weight) x (x-weight) and its
 // out-of-map test is per axis, so the sample taps of each pooled row and column are computed
@@ -13,7 +14,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "ops/cpu_simd.h"
+#include "ops/common/cpu_simd.h"
+#include "ops/pyramid_roi_align/pyramid_levels.h"
 
 namespace trackerzoo {
 namespace ops {
@@ -59,7 +61,8 @@ struct Geometry {
   int64_t batch, channels, height, width;
 };
 
-// Taps for every (RoI, level, bin) along y and x; entry (k, l, p) is k * sum(sizes) + off[l] + p.
+// Taps for every (RoI, level, bin) along y and x; entry (k, l, p) is k * sum(sizes) + off[l] + p
+// with off[l] the sum of the sizes of the levels before l.
 template <typename T>
 void build_taps(const T* rois, int64_t k_count, const Geometry& g, Taps<T>& ty, Taps<T>& tx,
                 std::vector<int64_t>& batch_index) {
@@ -100,7 +103,6 @@ struct RoiTask {
   const T* tx_weight;
   const int64_t* batch_index;
   const int64_t* sizes;
-  const int64_t* level_offset;
   int64_t levels, sum_sizes, channels, height, width;
 };
 
@@ -115,9 +117,10 @@ TZ_INLINE void axpy(T* dst, const T* src, T w, int64_t n) {
   for (; i < n; ++i) dst[i] += w * src[i];
 }
 
-// Forward over RoIs [begin, end): features channels-last [B, H, W, C]; out level-major.
+// Forward over RoIs [begin, end): features channels-last [B, H, W, C]; out[l] is level l's
+// [K, C, s, s] output.
 template <typename T, int kVecBytes>
-TZ_INLINE void roi_forward_tasks(RoiTask<T> a, const T* feat, T* out, int64_t begin, int64_t end) {
+TZ_INLINE void roi_forward_tasks(RoiTask<T> a, const T* feat, T* const* out, int64_t begin, int64_t end) {
   const int64_t c = a.channels;
   std::vector<T> acc(static_cast<size_t>(c));
   for (int64_t k = begin; k < end; ++k) {
@@ -125,7 +128,7 @@ TZ_INLINE void roi_forward_tasks(RoiTask<T> a, const T* feat, T* out, int64_t be
     int64_t entry = k * a.sum_sizes;
     for (int64_t l = 0; l < a.levels; ++l) {
       const int64_t s = a.sizes[l];
-      T* o = out + a.level_offset[l] + k * c * s * s;
+      T* o = out[l] + k * c * s * s;
       for (int64_t ph = 0; ph < s; ++ph) {
         for (int64_t pw = 0; pw < s; ++pw) {
           std::fill(acc.begin(), acc.end(), T(0));
@@ -151,7 +154,7 @@ TZ_MULTIVERSION(roi_forward_tasks)
 constexpr int64_t kChannelBlock = 32;
 
 template <typename T, int kVecBytes>
-TZ_INLINE void roi_backward_tasks(RoiTask<T> a, int64_t rois, const T* grad, T* grad_feat, int64_t begin,
+TZ_INLINE void roi_backward_tasks(RoiTask<T> a, int64_t rois, const T* const* grad, T* grad_feat, int64_t begin,
                                   int64_t end) {
   const int64_t c = a.channels;
   T gbuf[kChannelBlock];
@@ -162,7 +165,7 @@ TZ_INLINE void roi_backward_tasks(RoiTask<T> a, int64_t rois, const T* grad, T* 
       int64_t entry = k * a.sum_sizes;
       for (int64_t l = 0; l < a.levels; ++l) {
         const int64_t s = a.sizes[l];
-        const T* g = grad + a.level_offset[l] + (k * c + c0) * s * s;
+        const T* g = grad[l] + (k * c + c0) * s * s;
         for (int64_t ph = 0; ph < s; ++ph) {
           for (int64_t pw = 0; pw < s; ++pw) {
             for (int64_t ch = 0; ch < nc; ++ch) gbuf[ch] = g[ch * s * s + ph * s + pw];
@@ -184,87 +187,79 @@ TZ_MULTIVERSION(roi_backward_tasks)
 
 template <typename T>
 RoiTask<T> make_task(const Taps<T>& ty, const Taps<T>& tx, const std::vector<int64_t>& batch_index,
-                     const std::vector<int64_t>& sizes, const std::vector<int64_t>& level_offset, int64_t sum_sizes,
-                     int64_t c, int64_t h, int64_t w) {
-  return RoiTask<T>{ty.begin.data(), ty.index.data(), ty.weight.data(), tx.begin.data(), tx.index.data(),
-                    tx.weight.data(), batch_index.data(), sizes.data(), level_offset.data(),
-                    static_cast<int64_t>(sizes.size()), sum_sizes, c, h, w};
+                     const PyramidLevels& levels, int64_t h, int64_t w) {
+  return RoiTask<T>{ty.begin.data(),     ty.index.data(), ty.weight.data(),   tx.begin.data(),
+                    tx.index.data(),     tx.weight.data(), batch_index.data(), levels.sizes.data(),
+                    levels.count(),      levels.sum_sizes(), levels.channels, h, w};
 }
 
-Geometry make_geometry(at::IntArrayRef output_sizes, double spatial_scale, int64_t sampling_ratio, bool aligned,
-                       int64_t b, int64_t c, int64_t h, int64_t w) {
-  TORCH_CHECK(!output_sizes.empty(), "pyramid_roi_align: output_sizes is empty");
-  for (int64_t s : output_sizes) TORCH_CHECK(s >= 1, "pyramid_roi_align: output size ", s, " < 1");
-  return Geometry{output_sizes.vec(), spatial_scale, sampling_ratio, aligned, b, c, h, w};
+Geometry make_geometry(const PyramidLevels& levels, double spatial_scale, int64_t sampling_ratio, bool aligned,
+                       int64_t b, int64_t h, int64_t w) {
+  return Geometry{levels.sizes, spatial_scale, sampling_ratio, aligned, b, levels.channels, h, w};
 }
 
-at::Tensor pyramid_roi_align_cpu(const at::Tensor& features_in, const at::Tensor& rois_in,
-                                 at::IntArrayRef output_sizes, double spatial_scale, int64_t sampling_ratio,
-                                 bool aligned) {
+// Raw data pointers of per-level tensors, for the multiversioned task bodies.
+template <typename P>
+std::vector<P> level_pointers(const std::vector<at::Tensor>& levels) {
+  std::vector<P> ptrs;
+  ptrs.reserve(levels.size());
+  for (const at::Tensor& t : levels) ptrs.push_back(static_cast<P>(t.data_ptr()));
+  return ptrs;
+}
+
+std::vector<at::Tensor> pyramid_roi_align_cpu(const at::Tensor& features_in, const at::Tensor& rois_in,
+                                              at::IntArrayRef output_sizes, double spatial_scale,
+                                              int64_t sampling_ratio, bool aligned) {
   TORCH_CHECK(features_in.dim() == 4, "pyramid_roi_align: features must be [B, C, H, W]");
   TORCH_CHECK(rois_in.dim() == 2 && rois_in.size(1) == 5, "pyramid_roi_align: rois must be [K, 5]");
   TORCH_CHECK(features_in.scalar_type() == rois_in.scalar_type(), "pyramid_roi_align: dtypes differ");
   const at::Tensor features = features_in.contiguous();
   const at::Tensor rois = rois_in.contiguous();
-  const Geometry g = make_geometry(output_sizes, spatial_scale, sampling_ratio, aligned, features.size(0),
-                                   features.size(1), features.size(2), features.size(3));
-  const int64_t k_count = rois.size(0), c = g.channels;
-  int64_t sum_sizes = 0, total = 0;
-  std::vector<int64_t> level_offset;
-  for (int64_t s : g.sizes) {
-    level_offset.push_back(total);
-    total += k_count * c * s * s;
-    sum_sizes += s;
-  }
-  at::Tensor out = at::empty({total}, features.options());
-  if (total == 0) return out;
+  const PyramidLevels levels = pyramid_levels(output_sizes, rois.size(0), features.size(1));
+  const Geometry g = make_geometry(levels, spatial_scale, sampling_ratio, aligned, features.size(0),
+                                   features.size(2), features.size(3));
+  const int64_t k_count = levels.rois;
+  std::vector<at::Tensor> out = levels.empty_outputs(features.options());
+  if (levels.total() == 0) return out;
   const at::Tensor nhwc = features.permute({0, 2, 3, 1}).contiguous();
   AT_DISPATCH_FLOATING_TYPES(features.scalar_type(), "pyramid_roi_align_cpu", [&] {
     Taps<scalar_t> ty, tx;
     std::vector<int64_t> batch_index;
     build_taps<scalar_t>(rois.data_ptr<scalar_t>(), k_count, g, ty, tx, batch_index);
-    const RoiTask<scalar_t> task =
-        make_task(ty, tx, batch_index, g.sizes, level_offset, sum_sizes, c, g.height, g.width);
+    const RoiTask<scalar_t> task = make_task(ty, tx, batch_index, levels, g.height, g.width);
     const scalar_t* feat = nhwc.data_ptr<scalar_t>();
-    scalar_t* dst = out.data_ptr<scalar_t>();
+    const std::vector<scalar_t*> dst = level_pointers<scalar_t*>(out);
     at::parallel_for(0, k_count, 1, [&](int64_t begin, int64_t end) {
-      roi_forward_tasks_dispatch<scalar_t>(task, feat, dst, begin, end);
+      roi_forward_tasks_dispatch<scalar_t>(task, feat, dst.data(), begin, end);
     });
   });
   return out;
 }
 
-at::Tensor pyramid_roi_align_backward_cpu(const at::Tensor& grad_in, const at::Tensor& rois_in,
+at::Tensor pyramid_roi_align_backward_cpu(at::TensorList grads_in, const at::Tensor& rois_in,
                                           at::IntArrayRef output_sizes, double spatial_scale,
                                           int64_t sampling_ratio, bool aligned, int64_t batch, int64_t channels,
                                           int64_t height, int64_t width) {
-  const at::Tensor grad = grad_in.contiguous();
   const at::Tensor rois = rois_in.contiguous();
-  TORCH_CHECK(grad.scalar_type() == rois.scalar_type(), "pyramid_roi_align backward: dtypes differ");
-  const Geometry g =
-      make_geometry(output_sizes, spatial_scale, sampling_ratio, aligned, batch, channels, height, width);
-  const int64_t k_count = rois.size(0), c = channels;
-  int64_t sum_sizes = 0, total = 0;
-  std::vector<int64_t> level_offset;
-  for (int64_t s : g.sizes) {
-    level_offset.push_back(total);
-    total += k_count * c * s * s;
-    sum_sizes += s;
+  const PyramidLevels levels = pyramid_levels(output_sizes, rois.size(0), channels);
+  const std::vector<at::Tensor> grads = levels.contiguous_grads(grads_in);
+  for (const at::Tensor& grad : grads) {
+    TORCH_CHECK(grad.scalar_type() == rois.scalar_type(), "pyramid_roi_align backward: dtypes differ");
   }
-  TORCH_CHECK(grad.numel() == total, "pyramid_roi_align backward: grad has ", grad.numel(), " elements, expected ",
-              total);
-  at::Tensor grad_features = at::zeros({batch, channels, height, width}, grad.options());
-  if (total == 0) return grad_features;
-  at::Tensor grad_nhwc = at::zeros({batch, height, width, channels}, grad.options());
-  AT_DISPATCH_FLOATING_TYPES(grad.scalar_type(), "pyramid_roi_align_backward_cpu", [&] {
+  const Geometry g = make_geometry(levels, spatial_scale, sampling_ratio, aligned, batch, height, width);
+  const int64_t k_count = levels.rois, c = channels;
+  at::Tensor grad_features = at::zeros({batch, channels, height, width}, rois.options());
+  if (levels.total() == 0) return grad_features;
+  at::Tensor grad_nhwc = at::zeros({batch, height, width, channels}, rois.options());
+  AT_DISPATCH_FLOATING_TYPES(rois.scalar_type(), "pyramid_roi_align_backward_cpu", [&] {
     Taps<scalar_t> ty, tx;
     std::vector<int64_t> batch_index;
     build_taps<scalar_t>(rois.data_ptr<scalar_t>(), k_count, g, ty, tx, batch_index);
-    const RoiTask<scalar_t> task = make_task(ty, tx, batch_index, g.sizes, level_offset, sum_sizes, c, height, width);
-    const scalar_t* gsrc = grad.data_ptr<scalar_t>();
+    const RoiTask<scalar_t> task = make_task(ty, tx, batch_index, levels, height, width);
+    const std::vector<const scalar_t*> gsrc = level_pointers<const scalar_t*>(grads);
     scalar_t* gdst = grad_nhwc.data_ptr<scalar_t>();
     at::parallel_for(0, (c + kChannelBlock - 1) / kChannelBlock, 1, [&](int64_t begin, int64_t end) {
-      roi_backward_tasks_dispatch<scalar_t>(task, k_count, gsrc, gdst, begin, end);
+      roi_backward_tasks_dispatch<scalar_t>(task, k_count, gsrc.data(), gdst, begin, end);
     });
   });
   grad_features = grad_nhwc.permute({0, 3, 1, 2}).contiguous();

@@ -1,9 +1,10 @@
 // Pyramid RoIAlign CUDA kernels: every output element of every level in one launch (one
-// thread each, grid-stride), torchvision's sampling and bilinear rules; the backward scatters
+// thread each, grid-stride over the levels' elements in turn), torchvision's sampling and
+// bilinear rules; each level is its own contiguous [K, C, s, s] tensor. The backward scatters
 // with atomicAdd (so, like torchvision's, it is not bitwise deterministic).
 #pragma once
 
-#include "ops/cuda_common.cuh"
+#include "ops/common/cuda_common.cuh"
 
 namespace trackerzoo {
 namespace cuda {
@@ -13,7 +14,13 @@ constexpr int kMaxRoiLevels = 8;
 struct RoiLevels {
   int count;
   int64_t size[kMaxRoiLevels];
-  int64_t offset[kMaxRoiLevels + 1];  // first flat output index of each level, then the total
+  int64_t offset[kMaxRoiLevels + 1];  // first thread index of each level, then the total
+};
+
+// The data of each level's [K, C, s, s] tensor (T or const T).
+template <typename T>
+struct RoiLevelData {
+  T* ptr[kMaxRoiLevels];
 };
 
 struct RoiGeometry {
@@ -23,10 +30,12 @@ struct RoiGeometry {
   bool aligned;
 };
 
-// Decodes a flat output index into RoI, channel, level, bin and the RoI's sampling layout.
+// Decodes a thread index into level, element of that level (rel), RoI, channel, bin and the
+// RoI's sampling layout.
 template <typename T>
 struct RoiBin {
-  int64_t k, c, ph, pw, batch;
+  int level;
+  int64_t rel, k, c, ph, pw, batch;
   T y_start, x_start, bin_h, bin_w;
   int64_t grid_h, grid_w;
   T count;
@@ -34,8 +43,9 @@ struct RoiBin {
   __device__ RoiBin(int64_t idx, const T* rois, const RoiLevels& levels, const RoiGeometry& g) {
     int l = 0;
     while (l + 1 < levels.count && idx >= levels.offset[l + 1]) ++l;
+    level = l;
     const int64_t s = levels.size[l];
-    int64_t rel = idx - levels.offset[l];
+    rel = idx - levels.offset[l];
     pw = rel % s;
     ph = (rel / s) % s;
     c = (rel / (s * s)) % g.channels;
@@ -80,7 +90,7 @@ __device__ __forceinline__ bool axis_sample(T c, int64_t size, int64_t& lo, int6
 
 template <typename T>
 __global__ void pyramid_roi_align_forward_kernel(const T* __restrict__ features, const T* __restrict__ rois,
-                                                 T* __restrict__ out, RoiLevels levels, RoiGeometry g) {
+                                                 RoiLevelData<T> out, RoiLevels levels, RoiGeometry g) {
   TZ_GRID_STRIDE(idx, levels.offset[levels.count]) {
     const RoiBin<T> b(idx, rois, levels, g);
     T acc = 0;
@@ -103,17 +113,17 @@ __global__ void pyramid_roi_align_forward_kernel(const T* __restrict__ features,
         }
       }
     }
-    out[idx] = acc / b.count;
+    out.ptr[b.level][b.rel] = acc / b.count;
   }
 }
 
 template <typename T>
-__global__ void pyramid_roi_align_backward_kernel(const T* __restrict__ grad, const T* __restrict__ rois,
+__global__ void pyramid_roi_align_backward_kernel(RoiLevelData<const T> grad, const T* __restrict__ rois,
                                                   T* __restrict__ grad_features, RoiLevels levels, RoiGeometry g) {
   TZ_GRID_STRIDE(idx, levels.offset[levels.count]) {
     const RoiBin<T> b(idx, rois, levels, g);
     if (b.batch < 0 || b.batch >= g.batch) continue;
-    const T go = grad[idx] / b.count;
+    const T go = grad.ptr[b.level][b.rel] / b.count;
     if (go == T(0)) continue;
     T* plane = grad_features + (b.batch * g.channels + b.c) * g.height * g.width;
     for (int64_t iy = 0; iy < b.grid_h; ++iy) {

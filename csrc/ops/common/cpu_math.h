@@ -7,7 +7,7 @@
 #include <cstring>
 #include <limits>
 
-#include "ops/cpu_simd.h"
+#include "ops/common/cpu_simd.h"
 
 namespace trackerzoo {
 namespace cpu {
