@@ -39,7 +39,10 @@ class TrackerzooHookSpecs:
 
     @hookspec
     def trackerzoo_register_trackers(self, registry: RegistryScope) -> None:  # pragma: no cover - spec only
-        """Add trackers: ``registry.add(name, TrackerClass, paper=, outputs=, variants=, default_variant=)``.
+        """Add trackers: ``registry.add(name, TrackerClass, paper=, outputs=, variants=, ...)``.
+
+        All keywords: ``paper``, ``outputs``, ``variants``, ``default_variant``, ``description``,
+        ``rank`` (the order in which the CLI picks a default tracker, highest first).
 
         ``default_variant`` is the one place a tracker's default variant is stated;
         which file serves a variant is stated only in ``weights/manifest.json``.

@@ -18,6 +18,7 @@ entry points (tests register the plugins they need explicitly with
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import difflib
 import importlib
@@ -27,7 +28,7 @@ import os
 import threading
 import types
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import pluggy
@@ -442,6 +443,29 @@ def default_registry() -> Registry:
         if _default_registry is None:
             _default_registry = load_registry()
         return _default_registry
+
+
+@contextlib.contextmanager
+def use_registry(registry: Registry) -> Iterator[Registry]:
+    """Make ``registry`` the process-wide one inside a ``with`` block, then restore the previous one.
+
+    ``trackerzoo.create``, ``list_trackers``, ``load_dataset``, ``trackerzoo convert`` and the
+    CLI all read the process-wide registry; this is how to run them on a registry built with
+    ``load_registry([(plugin_module, "my-dist")], autoload=False)`` (a plugin not installed
+    yet, tests)::
+
+        with use_registry(load_registry([(my_plugin, "my-dist")], autoload=False)):
+            tracker = trackerzoo.create("mytracker")
+    """
+    global _default_registry
+    with _lock:
+        previous = _default_registry
+        _default_registry = registry
+    try:
+        yield registry
+    finally:
+        with _lock:
+            _default_registry = previous
 
 
 def reset_default_registry() -> None:

@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
+from trackerzoo.geometry import mask_to_box
 from trackerzoo.prediction import Prediction
 from trackerzoo.tracker import Tracker
-from trackerzoo.validation import mask_to_box
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,7 +47,7 @@ def initial_prediction(init_box: Any = None, init_mask: np.ndarray | None = None
     if init_box is not None:
         box = tuple(float(v) for v in init_box)
     elif mask is not None and mask.any():
-        box = mask_to_box(mask)
+        box = tuple(float(v) for v in mask_to_box(mask))
     else:
         raise ValueError(f"the initial target needs a box or a non-empty mask; got box={init_box!r}, "
                          f"mask={'None' if mask is None else 'empty'}")

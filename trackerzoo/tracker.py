@@ -17,6 +17,7 @@ import torch
 
 from trackerzoo import validation
 from trackerzoo.errors import NotInitializedError
+from trackerzoo.geometry import mask_to_box
 from trackerzoo.prediction import Prediction
 
 
@@ -72,7 +73,10 @@ class Tracker(abc.ABC):
         checked_mask = validation.as_mask(mask, frame_hw) if mask is not None else None
         if box is not None and checked_mask is not None and not self.accepts_mask:
             raise ValueError(f"{type(self).__name__} tracks boxes only: pass either box or mask, not both")
-        checked_box = validation.as_box(box, frame_hw) if box is not None else validation.mask_to_box(checked_mask)
+        if box is not None:
+            checked_box = validation.as_box(box, frame_hw)
+        else:
+            checked_box = tuple(float(v) for v in mask_to_box(checked_mask))
         self._frame_hw = None  # a failed re-initialisation leaves the tracker uninitialised
         self._initialize(frame, checked_box, checked_mask if self.accepts_mask else None)
         self._frame_hw = frame_hw

@@ -81,9 +81,3 @@ def as_mask(mask: object, frame_hw: tuple[int, int]) -> np.ndarray:
     return mask
 
 
-def mask_to_box(mask: np.ndarray) -> tuple[float, float, float, float]:
-    """Tight axis-aligned ``(x, y, w, h)`` box around the true pixels of ``mask``."""
-    ys, xs = np.nonzero(mask)
-    x0, x1 = float(xs.min()), float(xs.max()) + 1.0
-    y0, y1 = float(ys.min()), float(ys.max()) + 1.0
-    return (x0, y0, x1 - x0, y1 - y0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import types
 
 import numpy as np
@@ -39,13 +40,14 @@ def _plugin(entries: dict[str, tuple[type, int]]) -> types.ModuleType:
 
 
 @pytest.fixture
-def use_registry(monkeypatch):
-    def install(entries):
-        registry = registry_module.load_registry([(_plugin(entries), "dist-ranked")], autoload=False)
-        monkeypatch.setattr(registry_module, "_default_registry", registry)
-        return registry
+def use_registry():
+    with contextlib.ExitStack() as stack:
 
-    return install
+        def install(entries):
+            registry = registry_module.load_registry([(_plugin(entries), "dist-ranked")], autoload=False)
+            return stack.enter_context(registry_module.use_registry(registry))
+
+        yield install
 
 
 def test_installed_plugins_rank_cract_first_then_the_opencv_baselines():
@@ -96,3 +98,13 @@ def test_track_without_tracker_uses_the_ranked_default(use_registry, tmp_path, c
         cv2.imwrite(str(folder / f"{index:03d}.png"), np.full((40, 60, 3), 30 * index, np.uint8))
     assert main(["track", str(folder), "--init", "5,5,10,10", "--out", str(tmp_path / "out"), "--no-video"]) == 0
     assert "top: 3 frames" in capsys.readouterr().out
+
+
+def test_use_registry_swaps_the_process_registry_and_restores_it():
+    before = registry_module.default_registry()
+    registry = registry_module.load_registry([(_plugin({"only": (_Still, 0)}), "dist-ranked")], autoload=False)
+    with registry_module.use_registry(registry):
+        assert [info.name for info in trackerzoo.list_trackers()] == ["only"]
+        assert isinstance(trackerzoo.create("only", device="cpu"), _Still)
+    assert registry_module.default_registry() is before
+    assert "only" not in {info.name for info in trackerzoo.list_trackers()}

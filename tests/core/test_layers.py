@@ -49,6 +49,9 @@ LAYERS: dict[str, str] = {
     "trackerzoo.visualize": "apps",
     "trackerzoo.demo_data": "apps",
 }
+# Entries that name one module, not a prefix: the package ``trackerzoo`` itself must not
+# give a layer to every module below it, or a new module would never need a row.
+EXACT_ONLY = frozenset({"trackerzoo"})
 PLUGIN_PREFIX = "trackerzoo_"  # plugin distributions: trackerzoo_cract, trackerzoo_opencv, ...
 ALL_LAYERS = frozenset(LAYERS.values()) | {"plugins"}
 
@@ -76,8 +79,8 @@ FORBIDDEN: dict[str, frozenset[str]] = {
     # (they register their loaders through the registry's hooks).
     "datasets": frozenset({"blocks", "core", "front", "evaluation", "training", "apps", "plugins"}),
     # Evaluation never trains, and uses trackers only through create() and the loop
-    # ("front"): no tracker internals (core, blocks) and no plugin.
-    "evaluation": frozenset({"blocks", "core", "training", "apps", "plugins"}),
+    # ("front"): no tracker internals (registry, core, blocks) and no plugin.
+    "evaluation": frozenset({"registry", "blocks", "core", "training", "apps", "plugins"}),
     # Training builds on everything but the applications; recipes come from plugins
     # through the registry, never by import.
     "training": frozenset({"apps", "plugins"}),
@@ -140,7 +143,8 @@ def layer_of(module: str) -> str | None:
         return "plugins"
     best = None
     for prefix in LAYERS:
-        if (module == prefix or module.startswith(prefix + ".")) and (best is None or len(prefix) > len(best)):
+        covers = module == prefix or (prefix not in EXACT_ONLY and module.startswith(prefix + "."))
+        if covers and (best is None or len(prefix) > len(best)):
             best = prefix
     return None if best is None else LAYERS[best]
 
@@ -278,3 +282,9 @@ def test_checker_sees_hidden_and_relative_imports(tmp_path):
         ("trackerzoo.evaluation.runner", "trackerzoo.tracker"),  # trackers only through create()
         ("trackerzoo.evaluation.runner", "trackerzoo.training"),  # evaluation never trains (__import__)
     }
+
+
+def test_a_module_missing_from_the_table_has_no_layer():
+    assert layer_of("trackerzoo") == "front"
+    assert layer_of("trackerzoo.brand_new_module") is None
+    assert layer_of("trackerzoo.learners.brand_new_learner") == "blocks"

@@ -7,7 +7,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from trackerzoo.io import AnnotatedVideoWriter, atomic_write_text, write_boxes, write_mask_png
+from trackerzoo.io import AnnotatedVideoWriter, write_boxes, write_mask_png, write_text_atomic
 from trackerzoo.prediction import Prediction
 from trackerzoo.session import TrackingRun
 from trackerzoo.visualize import contact_sheet, draw_prediction
@@ -57,8 +57,8 @@ class OutputRecorder:
             self._video.close()
         files = {"boxes": self.out_dir / "boxes.txt", "scores": self.out_dir / "scores.txt"}
         write_boxes(files["boxes"], (p.box for p in run.predictions))
-        atomic_write_text(files["scores"], "".join(f"{p.score:.6f}\n" for p in run.predictions))
-        atomic_write_text(self.out_dir / "times.txt", "".join(f"{s:.6f}\n" for s in run.seconds))
+        write_text_atomic(files["scores"], "".join(f"{p.score:.6f}\n" for p in run.predictions))
+        write_text_atomic(self.out_dir / "times.txt", "".join(f"{s:.6f}\n" for s in run.seconds))
         if self.sheet:
             files["contact_sheet"] = self.out_dir / "contact_sheet.png"
             sheet = contact_sheet(self.sheet)

@@ -1,35 +1,19 @@
-"""Writers for tracking results; every file is written atomically.
+"""Writers of ``trackerzoo track``/``demo`` outputs: box lines, mask PNGs, the annotated video.
 
-Results are written to a temporary file and moved into place, so an interrupted run
-never leaves a half-written result next to the valid ones.
+Box and mask files are written atomically (``trackerzoo.formats.results_io``: a
+temporary file moved into place), so an interrupted run never leaves a half-written
+result next to the valid ones.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-
-def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_text(path: str | Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))
+from trackerzoo.formats.results_io import write_bytes_atomic, write_text_atomic
 
 
 def format_box_line(box: Iterable[float]) -> str:
@@ -38,7 +22,7 @@ def format_box_line(box: Iterable[float]) -> str:
 
 def write_boxes(path: str | Path, boxes: Iterable[Iterable[float]]) -> None:
     """One ``x,y,w,h`` line per frame, the OTB/GOT-10k community format."""
-    atomic_write_text(path, "".join(format_box_line(box) + "\n" for box in boxes))
+    write_text_atomic(path, "".join(format_box_line(box) + "\n" for box in boxes))
 
 
 def write_mask_png(path: str | Path, mask: np.ndarray) -> None:
@@ -46,7 +30,7 @@ def write_mask_png(path: str | Path, mask: np.ndarray) -> None:
     ok, encoded = cv2.imencode(".png", mask.astype(np.uint8) * 255)
     if not ok:
         raise ValueError(f"could not encode mask of shape {mask.shape} as PNG")
-    atomic_write_bytes(path, encoded.tobytes())
+    write_bytes_atomic(path, encoded.tobytes())
 
 
 class AnnotatedVideoWriter:

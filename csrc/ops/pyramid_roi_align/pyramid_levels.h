@@ -1,6 +1,6 @@
-// The output layout of trackerzoo::pyramid_roi_align, defined once for its CPU, CUDA and
-// Autograd kernels: one contiguous [K, C, s, s] tensor per output size s, in the order of
-// output_sizes. (Python's one definition is the fake kernel in trackerzoo/ops/_fake.py.)
+// The output layout of trackerzoo::pyramid_roi_align, defined once for its CPU and CUDA
+// kernels (the Autograd kernel passes the per-level tensors through): one contiguous
+// [K, C, s, s] tensor per output size s, in the order of output_sizes. (Python's one definition is the fake kernel in trackerzoo/ops/_fake.py.)
 #pragma once
 
 #include <ATen/ATen.h>
