@@ -24,6 +24,7 @@ import trackerzoo
 from trackerzoo.datasets.synthetic import DatasetSpec, SceneConfig, generate_sequence
 from trackerzoo.demo_data import DEMO_CLIP, demo_person
 from trackerzoo.io import open_frames
+from trackerzoo.session import run_tracker
 
 DEMO_FRAMES = 45
 PROCEDURAL_FRAMES = 40
@@ -49,8 +50,7 @@ def run_cract(frames: list[np.ndarray], init_box) -> tuple[list[list[float]], li
     torch.set_num_threads(1)
     try:
         tracker = trackerzoo.create("cract", device="cpu")
-        tracker.initialize(frames[0], box=init_box)
-        predictions = [tracker.track(frame) for frame in frames[1:]]
+        predictions = [step.prediction for step in run_tracker(tracker, frames, init_box=init_box)][1:]
     finally:
         torch.set_num_threads(threads)
     return [[float(v) for v in p.box] for p in predictions], [float(p.score) for p in predictions]

@@ -13,7 +13,7 @@ from trackerzoo.datasets.synthetic import DatasetSpec, SceneConfig, generate_seq
 from trackerzoo.demo_data import DEMO_CLIP, check_keyframes, demo_person
 from trackerzoo.geometry import box_iou_elementwise
 from trackerzoo.io import open_frames
-from trackerzoo.session import track_frames
+from trackerzoo.session import run_tracker, track_frames
 
 
 def test_shipped_weights_stay_on_a_moving_procedural_target():
@@ -22,12 +22,12 @@ def test_shipped_weights_stay_on_a_moving_procedural_target():
                        config=dataclasses.replace(SceneConfig(), frame_size=(320, 240)))
     _scene, frames = generate_sequence(spec, 0)
     truths = list(frames)
-    tracker.initialize(truths[0].image, truths[0].box)
+    steps = run_tracker(tracker, (truth.image for truth in truths), init_box=truths[0].box)
     overlaps = []
-    for truth in truths[1:]:
-        prediction = tracker.track(truth.image)
-        if truth.visible and np.isfinite(truth.box).all():
-            overlaps.append(float(box_iou_elementwise(np.array(prediction.box), truth.box)))
+    for step in steps:
+        truth = truths[step.index]
+        if step.index > 0 and truth.visible and np.isfinite(truth.box).all():
+            overlaps.append(float(box_iou_elementwise(np.array(step.prediction.box), truth.box)))
     assert np.mean(overlaps) > 0.5
     assert np.mean(np.array(overlaps) > 0.3) > 0.8
 
