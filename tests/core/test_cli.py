@@ -125,3 +125,20 @@ def test_override_values_parse_booleans_and_literals(text, expected):
     from trackerzoo.cli.options import parse_overrides
 
     assert parse_overrides([f"key={text}"]) == {"key": expected}
+
+
+def test_version_prints_the_installed_distribution_version(capsys):
+    import importlib.metadata
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"trackerzoo {importlib.metadata.version('trackerzoo')}"
+
+
+def test_no_command_prints_help_listing_the_commands(capsys):
+    assert main([]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: trackerzoo")
+    for command in ("track", "eval", "eval-results", "train", "demo", "list", "convert", "make-dataset"):
+        assert command in out, command
