@@ -36,6 +36,12 @@ def test_list_table_keeps_its_columns_aligned(capsys):
     # The distribution column starts at the same offset on every line, however long the variants.
     starts = {line.index("trackerzoo-") for line in lines if "trackerzoo-" in line}
     assert len(lines) >= 3 and len(starts) == 1
+    # A header names the columns, aligned with them; each tracker's default variant has its column.
+    assert lines[0].split() == ["NAME", "OUTPUTS", "DEFAULT", "VARIANTS", "DISTRIBUTION", "PAPER"]
+    assert lines[0].index("DISTRIBUTION") == starts.pop()
+    cract = next((line for line in lines if line.startswith("cract ")), None)
+    if cract is not None:
+        assert cract.split()[2] == "mobilenetv2"
 
 
 def test_track_image_folder_writes_boxes_and_video(image_folder, tmp_path, capsys):

@@ -121,7 +121,8 @@ def test_list_verbose_without_failures_says_none(monkeypatch, capsys):
     monkeypatch.setattr(registry_module, "_default_registry", registry)
     assert cli_main(["list", "--verbose"]) == 0
     out = capsys.readouterr().out
-    assert out.splitlines()[0].split() == ["echo", "box", "default", "dist-a", "none"]
+    assert out.splitlines()[0].split() == ["NAME", "OUTPUTS", "DEFAULT", "VARIANTS", "DISTRIBUTION", "PAPER"]
+    assert out.splitlines()[1].split() == ["echo", "box", "default", "default", "dist-a", "none"]
     assert out.rstrip().endswith("failed plugins:\n  none")
     assert re.search(r"^  plain +trackerzoo$", out, re.M)  # a dataset kind of core's built-in plugin
 

@@ -81,13 +81,16 @@ def run(args: argparse.Namespace) -> int:
     if not infos:
         print("no trackers installed (install a plugin, e.g. pip install 'trackerzoo[opencv]')")
     else:
+        header = ("NAME", "OUTPUTS", "DEFAULT", "VARIANTS", "DISTRIBUTION", "PAPER")
         rows = []
         for i in infos:
             variants = ",".join(v + (SHIPPED_MARK if v in shipped[i.name] else "") for v in i.variants)
-            rows.append((i.name, "+".join(sorted(i.outputs)), variants, i.distribution or "", i.paper))
-        widths = [max(len(row[column]) for row in rows) for column in range(4)]
+            rows.append((i.name, "+".join(sorted(i.outputs)), i.default_variant, variants, i.distribution or "",
+                         i.paper))
+        widths = [max(len(row[column]) for row in [header, *rows]) for column in range(5)]
+        print("  ".join(cell.ljust(width) for cell, width in zip(header[:5], widths, strict=True)) + "  " + header[5])
         for row, info in zip(rows, infos, strict=True):
-            print("  ".join(cell.ljust(width) for cell, width in zip(row[:4], widths, strict=True)) + "  " + row[4])
+            print("  ".join(cell.ljust(width) for cell, width in zip(row[:5], widths, strict=True)) + "  " + row[5])
             if args.verbose:
                 files = ", ".join(f"{variant}: {name}" for variant, name in shipped[info.name].items()) or "none"
                 print(f"    default variant {info.default_variant}; shipped weights: {files}")
