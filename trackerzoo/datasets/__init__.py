@@ -23,6 +23,7 @@ from trackerzoo.datasets.sequence import (
     VideoFileFrames,
     read_image_rgb,
 )
+from trackerzoo.registry import default_registry
 
 Loader = Callable[..., Dataset]
 
@@ -35,16 +36,12 @@ def register_loader(kind: str, loader: Loader, *, description: str = "") -> Load
 
     Raises ``ValueError`` naming ``kind`` when another loader already serves it.
     """
-    from trackerzoo.registry import default_registry
-
     default_registry().scope(RUNTIME_DISTRIBUTION).add_loader(kind, loader, description=description)
     return loader
 
 
 def dataset_kinds() -> dict[str, str]:
     """Registered kinds with a one-line description each, sorted by kind."""
-    from trackerzoo.registry import default_registry
-
     loaders = default_registry().loaders
     return {kind: loaders[kind].description for kind in sorted(loaders)}
 
@@ -56,8 +53,6 @@ def load_dataset(kind: str, root: str | os.PathLike, **options: Any) -> Dataset:
     sequence's boxes are first read. Raises ``ValueError`` for an unknown kind (listing
     the known ones) and ``FileNotFoundError`` for a missing ``root``.
     """
-    from trackerzoo.registry import default_registry
-
     info = default_registry().get_loader(kind)
     path = Path(root)
     if not path.exists():

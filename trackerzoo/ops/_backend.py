@@ -44,8 +44,22 @@ def extension_error() -> BaseException | None:
     return _extension_error
 
 
+# (op, backend) -> whether a kernel is registered: fixed once the extension has loaded,
+# and ``resolve`` asks on every op call (several times per tracked frame). A plain dict
+# rather than functools.cache, which torch.compile warns about when tracing ``resolve``.
+_KERNELS: dict[tuple[str, str], bool] = {}
+
+
 def _has_kernel(op: str, backend: str) -> bool:
-    """Whether ``trackerzoo::<op>`` has a kernel for ``backend`` (``"cpu"`` or ``"cuda"``)."""
+    """Whether ``trackerzoo::<op>`` has a kernel for ``backend`` (``"cpu"`` or ``"cuda"``); cached."""
+    key = (op, backend)
+    found = _KERNELS.get(key)
+    if found is None:
+        found = _KERNELS[key] = _lookup_kernel(op, backend)
+    return found
+
+
+def _lookup_kernel(op: str, backend: str) -> bool:
     if _extension_error is not None:
         return False
     try:

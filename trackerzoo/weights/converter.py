@@ -12,16 +12,14 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 
+from trackerzoo.registry import Registry, default_registry
 from trackerzoo.weights.files import apply_state_dict, save_safetensors
 from trackerzoo.weights.key_filters import strip_prefix
 from trackerzoo.weights.unpickler import PendingTensor, Placeholder, restricted_load
-
-if TYPE_CHECKING:
-    from trackerzoo.registry import Registry
 
 # Keys under which repos wrap their state dict: pytracking/ltr ``net``, then the usual ones.
 STATE_DICT_WRAPPERS = ("net", "state_dict", "model", "model_state_dict", "network")
@@ -128,8 +126,6 @@ def convert_checkpoint(
     ``.safetensors`` suffix, or a filter that keeps no tensor.
     """
     if registry is None:
-        from trackerzoo.registry import default_registry
-
         registry = default_registry()
     info = registry.get_checkpoint_filter(tracker)
     out = Path(out)
