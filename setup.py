@@ -4,11 +4,18 @@ C++ sources under ``csrc/`` are always compiled; CUDA sources (``*.cu``) only wh
 installed torch was built with CUDA and a CUDA toolkit is found. Set
 ``TRACKERZOO_NO_EXT=1`` to skip the extension entirely: the package then runs on its
 pure-PyTorch reference implementations.
+
+A wheel build (``scripts/build_wheels.sh``) does not compile the extension again when
+the in-place one, ``trackerzoo/_C<EXT_SUFFIX>``, is current: ``scripts/ext_stamp.py``
+recorded it as the output of a build of today's ``csrc/``, ``setup.py``, torch and build
+settings, and its bytes are unchanged since. That library is then copied into the wheel;
+in every other case it is compiled (in ``build/``, where ninja keeps its objects).
 """
 
 from __future__ import annotations
 
 import glob
+import importlib.util
 import os
 import sys
 
@@ -53,7 +60,37 @@ def _native_extensions() -> tuple[list, dict]:
         extra_link_args=extra_link_args,
     )
     build_ext = cpp_extension.BuildExtension.with_options(use_ninja=True)
-    return [ext], {"build_ext": build_ext}
+    return [ext], {"build_ext": _reusing(build_ext, root)}
+
+
+def _current_library(root: str) -> str | None:
+    """The in-place ``trackerzoo/_C*`` when ``scripts/ext_stamp.py`` finds it current, else ``None``."""
+    script = os.path.join(root, "scripts", "ext_stamp.py")
+    if not os.path.isfile(script):  # e.g. an sdist without scripts/: always compile
+        return None
+    spec = importlib.util.spec_from_file_location("trackerzoo_ext_stamp", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    library = module.reusable_library(root)
+    return None if library is None else str(library)
+
+
+def _reusing(build_ext: type, root: str) -> type:
+    """``build_ext`` that copies the current in-place library instead of compiling it."""
+
+    class BuildOrReuseExtension(build_ext):
+        def build_extensions(self) -> None:
+            library = _current_library(root)
+            if library is None or len(self.extensions) != 1:
+                super().build_extensions()
+                return
+            target = self.get_ext_fullpath(self.extensions[0].name)
+            print(f"trackerzoo._C: {os.path.relpath(library, root)} is current (scripts/ext_stamp.py): reused")
+            if os.path.abspath(target) != os.path.abspath(library):
+                self.mkpath(os.path.dirname(target))
+                self.copy_file(library, target)
+
+    return BuildOrReuseExtension
 
 
 ext_modules, cmdclass = _native_extensions()

@@ -52,18 +52,45 @@ def test_stamp_is_stable_and_follows_every_input(tree, monkeypatch):
 
 def test_current_only_with_the_recorded_stamp_and_a_built_library(tree):
     stamp = ext_stamp.compute_stamp(tree, "torch=2.13.0 cuda=None")
+    library = ext_stamp.library_path(tree)
     assert not ext_stamp.is_current(tree, stamp)  # nothing recorded, nothing built
-    (tree / ".venv").mkdir()
-    (tree / ".venv" / "trackerzoo-ext.stamp").write_text(stamp + "\n")
-    assert not ext_stamp.is_current(tree, stamp)  # recorded, but `make clean` removed the library
-    (tree / "trackerzoo" / "_C.cpython-311-x86_64-linux-gnu.so").write_bytes(b"\x7fELF")
+    with pytest.raises(FileNotFoundError, match="no compiled extension"):
+        ext_stamp.record(tree, stamp)  # nothing built: nothing to stamp
+    library.write_bytes(b"\x7fELF built")
+    ext_stamp.record(tree, stamp)
     assert ext_stamp.is_current(tree, stamp)
     assert not ext_stamp.is_current(tree, ext_stamp.compute_stamp(tree, "torch=2.14.0 cuda=None"))
+    library.unlink()
+    assert not ext_stamp.is_current(tree, stamp)  # recorded, but `make clean` removed the library
+    library.write_bytes(b"\x7fELF copied from another checkout")
+    assert not ext_stamp.is_current(tree, stamp)  # a library the recorded build did not produce
+    library.write_bytes(b"\x7fELF built")
+    assert ext_stamp.is_current(tree, stamp)
+
+
+def test_a_stamp_without_the_library_digest_is_not_current(tree):
+    """The one-line stamps of earlier checkouts named no library: one rebuild, then current."""
+    stamp = ext_stamp.compute_stamp(tree, "torch=2.13.0 cuda=None")
+    ext_stamp.library_path(tree).write_bytes(b"\x7fELF")
+    (tree / ".venv").mkdir()
+    (tree / ".venv" / "trackerzoo-ext.stamp").write_text(stamp + "\n")
+    assert not ext_stamp.is_current(tree, stamp)
+
+
+def test_reusable_library_is_the_current_in_place_build_or_none(tree):
+    assert ext_stamp.reusable_library(tree) is None
+    library = ext_stamp.library_path(tree)
+    library.write_bytes(b"\x7fELF")
+    ext_stamp.record(tree, ext_stamp.compute_stamp(tree, ext_stamp.torch_versions()))
+    assert ext_stamp.reusable_library(tree) == library.resolve()
+    (tree / "csrc" / "trackerzoo.cpp").write_text("// init, edited after the build\n")
+    assert ext_stamp.reusable_library(tree) is None
 
 
 def test_command_line_write_then_check(tree):
     script = str(REPO / "scripts" / "ext_stamp.py")
-    (tree / "trackerzoo" / "_C.cpython-311-x86_64-linux-gnu.so").write_bytes(b"\x7fELF")
+    assert subprocess.run([sys.executable, script, "write", str(tree)], capture_output=True).returncode == 1
+    ext_stamp.library_path(tree).write_bytes(b"\x7fELF")
     assert subprocess.run([sys.executable, script, "check", str(tree)]).returncode == 1
     assert subprocess.run([sys.executable, script, "write", str(tree)]).returncode == 0
     assert subprocess.run([sys.executable, script, "check", str(tree)]).returncode == 0
