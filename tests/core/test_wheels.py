@@ -117,10 +117,10 @@ def fresh_python(built_wheels, tmp_path_factory) -> Path:
     return python
 
 
-def _run_in(python: Path, *args: str) -> str:
-    result = subprocess.run(
-        [str(python), *args], cwd=python.parents[2], env=CLEAN_ENV, capture_output=True, text=True
-    )
+def _run_in(program: Path, *args: str) -> str:
+    """Run a program of the fresh venv (its python or a console script) there; its stdout."""
+    venv_root = program.parents[1]
+    result = subprocess.run([str(program), *args], cwd=venv_root.parent, env=CLEAN_ENV, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout
 
