@@ -252,3 +252,44 @@ def test_run_labels_name_what_differs_from_the_defaults(tmp_path):
     (broken / "run.json").write_text("not json")
     assert run_label(broken) == "broken"
     assert run_label(tmp_path / "missing") == "missing"
+
+
+# --------------------------------------------------------------------------- progress in frames
+
+def test_a_job_reports_its_frames_while_it_runs(tracker_module, small_set, tmp_path, monkeypatch):
+    from trackerzoo.evaluation import runner
+    from trackerzoo.evaluation.runner import plan_jobs, run_job
+
+    monkeypatch.setattr(runner, "PROGRESS_INTERVAL", 0.0)  # report every frame
+    for kind, root in (("synthetic", small_set), ("vot", small_set / "vot")):
+        if kind not in dataset_kinds():
+            continue
+        context = RunContext(TrackerSpec(TRACKER), kind, str(root), str(tmp_path / kind))
+        job = plan_jobs(context, load_dataset(kind, root))[0]
+        reports: list[tuple[object, int]] = []
+        run_job(context, job, lambda j, n, into=reports: into.append((j, n)))
+        assert len(reports) == job.frames, kind  # one report per frame, not one per sequence
+        assert {j for j, _ in reports} == {job} and sum(n for _, n in reports) == job.frames
+
+
+def test_eval_progress_bar_counts_frames(tracker_module, small_set, tmp_path, capsys):
+    dataset = load_dataset("synthetic", small_set)
+    frames = sum(len(sequence) for sequence in dataset)
+    run_evaluation(_context(small_set, tmp_path / "run"), InlineExecutor(), progress=True)
+    bar = capsys.readouterr().err
+    assert f"{frames}/{frames}" in bar and "frame" in bar
+
+
+def test_worker_processes_report_frames_before_their_jobs_end(tracker_module, small_set, tmp_path):
+    from trackerzoo.evaluation.runner import plan_jobs, run_job
+    from trackerzoo.evaluation.runner_executors import LocalProcessExecutor
+
+    context = _context(small_set, tmp_path / "pool", delay=0.02)  # ~0.5 s a sequence: several reports each
+    jobs = plan_jobs(context, load_dataset("synthetic", small_set))[:2]
+    events: list[tuple[str, object, int]] = []
+    for result in LocalProcessExecutor(2).run(run_job, context, jobs, lambda j, n: events.append(("frames", j, n))):
+        events.append(("done", result.job, 0))
+    for job in jobs:
+        mine = [(kind, n) for kind, j, n in events if j == job]
+        assert mine[-1][0] == "done" and mine[0][0] == "frames", mine  # progress came before the end
+        assert 0 < sum(n for kind, n in mine if kind == "frames") <= job.frames

@@ -55,7 +55,12 @@ def _legend_label(label: str, value: float) -> str:
 
 
 def plot_success_precision(runs, path: str | Path, title: str = "") -> Path:
-    """Two panels: success (legend: AUC) and precision (legend: precision at 20 px).
+    """``success_precision_figure`` saved as a PNG at ``path`` (folders created); returns the path."""
+    return _save(success_precision_figure(runs, title), path)
+
+
+def success_precision_figure(runs, title: str = ""):
+    """A matplotlib figure, two panels: success (legend: AUC) and precision (legend: precision at 20 px).
 
     A run's success curve may have any number of evenly spaced overlap thresholds over
     [0, 1] (OPE: 21, GOT-10k: 101); runs without a precision curve (GOT-10k protocol)
@@ -99,11 +104,16 @@ def plot_success_precision(runs, path: str | Path, title: str = "") -> Path:
     if title:
         figure.suptitle(title)
     figure.tight_layout()
-    return _save(figure, plt, path)
+    return figure
 
 
 def plot_eao(runs, path: str | Path, title: str = "") -> Path:
-    """Expected-overlap curves (VOT), legend: EAO; the interval EAO averages is shaded.
+    """``eao_figure`` saved as a PNG at ``path`` (folders created); returns the path."""
+    return _save(eao_figure(runs, title), path)
+
+
+def eao_figure(runs, title: str = ""):
+    """A matplotlib figure of the expected-overlap curves (VOT), legend: EAO; the EAO interval shaded.
 
     Each run's EAO is also drawn as a dashed level over that interval, in its curve's
     colour. Raises ``ValueError`` when no run has an expected-overlap curve.
@@ -127,7 +137,7 @@ def plot_eao(runs, path: str | Path, title: str = "") -> Path:
     axis.grid(alpha=0.3)
     axis.legend(fontsize="small")
     figure.tight_layout()
-    return _save(figure, plt, path)
+    return figure
 
 
 def plot_runs(runs, path: str | Path, title: str = "") -> Path:
@@ -137,9 +147,11 @@ def plot_runs(runs, path: str | Path, title: str = "") -> Path:
     return plot_success_precision(runs, path, title=title)
 
 
-def _save(figure, plt, path: str | Path) -> Path:
+def _save(figure, path: str | Path) -> Path:
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(target, dpi=110, bbox_inches="tight")  # keeps legends placed outside the axes
-    plt.close(figure)
+    try:
+        figure.savefig(target, dpi=110, bbox_inches="tight")  # keeps legends placed outside the axes
+    finally:
+        _pyplot().close(figure)
     return target

@@ -152,10 +152,10 @@ def configure_worker(threads: int, frame_queue: Any = None) -> None:
 class FrameCounter:
     """Counts tracked frames of one job and reports them at most every ``interval`` seconds."""
 
-    def __init__(self, job: Job, callback: FrameCallback | None, interval: float = PROGRESS_INTERVAL) -> None:
+    def __init__(self, job: Job, callback: FrameCallback | None, interval: float | None = None) -> None:
         self.job = job
         self.callback = callback
-        self.interval = interval
+        self.interval = PROGRESS_INTERVAL if interval is None else interval
         self.pending = 0
         self.last = time.monotonic()
 
@@ -320,9 +320,12 @@ def run_evaluation(context: RunContext, executor, *, names: Iterable[str] | None
     bar = tqdm(total=sum(job.frames for job in jobs), initial=done_frames, unit="frame", disable=not progress,
                desc=f"{context.tracker.name} on {dataset.name}", smoothing=0.05)
     results = []
-    reported: dict[Job, int] = {}
+    reported: dict[Job, int] = {}  # frames shown so far per job
+    finished: set[Job] = set()
 
     def on_frames(job: Job, frames: int) -> None:
+        if job in finished:  # a report that arrived after its job's result: already counted
+            return
         frames = min(frames, job.frames - reported.get(job, 0))  # never past the job's total
         reported[job] = reported.get(job, 0) + frames
         bar.update(frames)
@@ -330,6 +333,7 @@ def run_evaluation(context: RunContext, executor, *, names: Iterable[str] | None
     try:
         for result in executor.run(run_job, context, pending, on_frames):
             results.append(result)
+            finished.add(result.job)
             bar.update(result.job.frames - reported.pop(result.job, 0))
     finally:
         bar.close()
