@@ -115,3 +115,7 @@ def test_plot_and_fps_as_eval_has_them(tmp_path: Path, capsys: pytest.CaptureFix
     assert main(["eval-results", "--dataset", f"otb:{tmp_path / 'otb'}", "--results", str(results), "--fps"]) == 0
     captured = capsys.readouterr()
     assert "fps: n/a" in captured.out and "Car4_time.txt" in captured.err
+    assert main(["eval-results", "--dataset", f"otb:{tmp_path / 'otb'}", "--results", str(results), "--fps",
+                 "--json"]) == 0
+    unknown = json.loads(capsys.readouterr().out)  # strict JSON: null, never NaN
+    assert unknown["fps"] is None and unknown["init_s"] is None

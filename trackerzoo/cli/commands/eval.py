@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from trackerzoo.cli.commands.eval_results import json_safe
 from trackerzoo.cli.options import add_dataset_option, add_sequences_option, add_tracker_options
 
 
@@ -61,9 +62,9 @@ def run(args: argparse.Namespace) -> int:
     scored = [score_folder(folder, dataset, data.kind) for folder in [args.out, *args.compare]]
     plot_path = plot_runs(scored, args.plot or args.out / "plot.png", title=plot_title(dataset.name, data.kind))
     if args.json:
-        print(json.dumps({"dataset": args.dataset, "plot": str(plot_path),
-                          "runs": [{"label": r.label, "folder": str(r.folder), **r.metrics} for r in scored]},
-                         indent=2))
+        report = {"dataset": args.dataset, "plot": str(plot_path),
+                  "runs": [{"label": r.label, "folder": str(r.folder), **r.metrics} for r in scored]}
+        print(json.dumps(json_safe(report), indent=2))  # unknown speed (no time files): null, not NaN
     else:
         print(format_table(scored))
         print(f"plot: {plot_path}")

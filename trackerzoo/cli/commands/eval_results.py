@@ -19,14 +19,14 @@ from typing import Any
 from trackerzoo.cli.options import add_dataset_option, add_sequences_option
 
 
-def _clean(value: Any) -> Any:
-    """JSON has no NaN: write null instead so any JSON reader accepts the output."""
+def json_safe(value: Any) -> Any:
+    """``value`` with every non-finite float replaced by ``None``: JSON has no NaN, so any JSON reader accepts it."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
+        return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
+        return [json_safe(v) for v in value]
     return value
 
 
@@ -74,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     if args.plot is not None:
         metrics["plot"] = str(_plot(metrics, Path(args.results), args.plot, plot_title(dataset.name, data.kind)))
     if args.json:
-        json.dump(_clean(metrics), sys.stdout, indent=None if args.compact else 2)
+        json.dump(json_safe(metrics), sys.stdout, indent=None if args.compact else 2)
         sys.stdout.write("\n")
         return 0
     skip = {"dataset", "kind", "protocol", "per_sequence", "per_object", "plot"}
