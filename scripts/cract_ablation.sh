@@ -69,20 +69,20 @@ if [ ! -e "$stage2" ]; then
     git show 6b548c2:weights/cract_mobilenetv2.safetensors > "$stage2"
 fi
 evaluate full-stage2 --weights "$stage2"
-evaluate no-discriminator --weights "$stage2" --param use_discriminator=false
+evaluate no-discriminator --weights "$stage2" --set use_discriminator=false
 evaluate full-seed1 --weights "$work/full-seed1/model_fp16.safetensors"
 evaluate single-level --variant mobilenetv2-single-level --weights "$work/single-level/model_fp16.safetensors"
-evaluate parallel --param align_features=false --weights "$work/parallel/model_fp16.safetensors"
+evaluate parallel --set align_features=false --weights "$work/parallel/model_fp16.safetensors"
 stage3="$work/stage3/cract_mobilenetv2.safetensors"
 if [ ! -e "$stage3" ]; then
     mkdir -p "$work/stage3"
     git show a40148a:weights/cract_mobilenetv2.safetensors > "$stage3"
 fi
 evaluate full-stage3 --weights "$stage3"
-evaluate no-discriminator-stage3 --weights "$stage3" --param use_discriminator=false
+evaluate no-discriminator-stage3 --weights "$stage3" --set use_discriminator=false
 evaluate full-stage5                            # the shipped weights
 # The last evaluation prints all rows in one table.
-evaluate no-discriminator-stage5 --param use_discriminator=false \
+evaluate no-discriminator-stage5 --set use_discriminator=false \
     --compare "$work/eval/full-stage5" "$work/eval/full-stage3" "$work/eval/no-discriminator-stage3" \
     "$work/eval/full-stage2" "$work/eval/full-seed1" "$work/eval/single-level" "$work/eval/parallel" \
     "$work/eval/no-discriminator"

@@ -103,9 +103,13 @@ def test_cli_errors_are_one_clear_line(image_folder, capsys, args, needle):
 def test_demo_runs_on_the_bundled_clip(tmp_path, capsys, person, first_frame):
     out = tmp_path / "demo"
     assert main(["demo", "--tracker", "kcf", "--out", str(out)] + (["--person", person] if person else [])) == 0
-    printed = capsys.readouterr().out
+    captured = capsys.readouterr()
+    printed = captured.out
     assert "FPS" in printed and "annotated keyframes" in printed
     assert len((out / "boxes.txt").read_text().splitlines()) == 200 - first_frame
+    # A progress bar counts the frames, and the initialisation time is reported apart from FPS.
+    assert f"{200 - first_frame}/{200 - first_frame}" in captured.err
+    assert __import__("re").search(r"kcf: \d+ frames, init \d+\.\d ms, \d+\.\d FPS", printed), printed
     assert (out / "contact_sheet.png").exists()
 
 
@@ -148,3 +152,110 @@ def test_no_command_prints_help_listing_the_commands(capsys):
     assert out.startswith("usage: trackerzoo")
     for command in ("track", "eval", "eval-results", "train", "demo", "list", "convert", "make-dataset"):
         assert command in out, command
+
+
+# --------------------------------------------------------------------------- one spelling per idea
+
+FIVE_COMMANDS = ("track", "eval", "eval-results", "train", "demo")
+
+
+def _subparsers() -> dict:
+    import argparse
+
+    from trackerzoo.cli.main import build_parser
+
+    parser = build_parser()
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return action.choices
+
+
+def _parse(argv: list[str]):
+    from trackerzoo.cli.main import build_parser
+
+    return build_parser().parse_args(argv)
+
+
+def test_every_option_of_the_five_commands_has_help_text():
+    subparsers = _subparsers()
+    for command in FIVE_COMMANDS:
+        for action in subparsers[command]._actions:
+            assert action.help, f"{command} {action.option_strings or action.dest} has no help text"
+
+
+def test_variant_and_weights_help_lists_the_variants_with_shipped_weights(tmp_path, monkeypatch):
+    # The text comes from the manifest: a manifest with one more entry shows it.
+    entry = {"name": "foo_big", "file": "foo_big.safetensors", "sha256": "0" * 64, "parameter_count": 1,
+             "tracker": "foo", "variant": "big"}
+    (tmp_path / "manifest.json").write_text(json.dumps([entry]))
+    monkeypatch.setenv("TRACKERZOO_WEIGHTS_DIR", str(tmp_path))
+    subparsers = _subparsers()
+    for command in ("track", "eval", "demo"):
+        helps = {a.dest: a.help for a in subparsers[command]._actions}
+        for dest in ("variant", "weights"):
+            assert "variants with shipped weights: big (foo)" in helps[dest], (command, dest)
+    monkeypatch.delenv("TRACKERZOO_WEIGHTS_DIR")
+    from trackerzoo.weights import read_manifest
+
+    shipped = sorted(f"{e.variant} ({e.tracker})" for e in read_manifest() if e.tracker and e.variant)
+    helps = {a.dest: a.help for a in _subparsers()["track"]._actions}
+    assert all(item in helps["variant"] for item in shipped)
+
+
+@pytest.mark.parametrize(("argv", "dest"), [
+    (["track", "clip.mp4", "--init", "1,2,3,4"], "set"),
+    (["eval", "--tracker", "kcf", "--dataset", "otb:/d", "--out", "o"], "set"),
+    (["demo"], "set"),
+    (["train", "recipe"], "settings"),
+])
+def test_tracker_parameters_are_set_key_value_in_every_command(argv, dest):
+    args = _parse([*argv, "--set", "a=1", "--set", "b=false"])
+    assert getattr(args, dest) == ["a=1", "b=false"]
+
+
+def test_old_param_spelling_still_works_with_a_deprecation_line(capsys):
+    args = _parse(["eval", "--tracker", "kcf", "--dataset", "otb:/d", "--out", "o", "--set", "a=1", "--param", "b=2"])
+    assert args.set == ["a=1", "b=2"]
+    err = capsys.readouterr().err
+    assert "trackerzoo eval: warning: --param is deprecated, use --set KEY=VALUE" in err
+
+
+def test_dataset_is_kind_colon_root_with_the_same_loader_options_in_eval_and_eval_results(capsys):
+    from trackerzoo.cli.options import DatasetArg, dataset_from_args
+
+    expected = DatasetArg("got10k", __import__("pathlib").Path("/data/got"), {"split": "val", "year": 2016})
+    common = ["--dataset", "GOT10k:/data/got", "--dataset-option", "split=val", "--dataset-option", "year=2016"]
+    evaluated = _parse(["eval", "--tracker", "kcf", "--out", "o", *common])
+    scored = _parse(["eval-results", "--results", "r", *common])
+    assert dataset_from_args(evaluated) == dataset_from_args(scored) == expected
+    assert capsys.readouterr().err == ""
+    # The old eval-results spelling: --dataset KIND --root ROOT --option KEY=VALUE.
+    old = _parse(["eval-results", "--results", "r", "--dataset", "got10k", "--root", "/data/got",
+                  "--option", "split=val", "--option", "year=2016"])
+    assert dataset_from_args(old) == expected
+    err = capsys.readouterr().err
+    assert "--root is deprecated, use --dataset KIND:ROOT" in err
+    assert "--option is deprecated, use --dataset-option KEY=VALUE" in err
+    both = _parse(["eval-results", "--results", "r", "--dataset", "otb:/a", "--root", "/b"])
+    with pytest.raises(ValueError, match="/b"):
+        dataset_from_args(both)
+    with pytest.raises(ValueError, match="'otb'"):
+        dataset_from_args(_parse(["eval-results", "--results", "r", "--dataset", "otb"]))
+
+
+@pytest.mark.parametrize("command", [["eval", "--tracker", "kcf", "--dataset", "otb:/d", "--out", "o"],
+                                     ["eval-results", "--dataset", "otb:/d", "--results", "r"]])
+def test_sequences_take_comma_separated_names_in_every_command(command, capsys):
+    assert _parse([*command, "--sequences", "Car4,Basketball", "--sequences", "Deer"]).sequences == [
+        "Car4", "Basketball", "Deer"]
+    assert capsys.readouterr().err == ""
+    assert _parse(command).sequences is None
+    # The old eval form, names separated by spaces, still parses and says how to write it now.
+    assert _parse([*command, "--sequences", "Car4", "Deer"]).sequences == ["Car4", "Deer"]
+    assert "use --sequences Car4,Deer" in capsys.readouterr().err
+
+
+def test_demo_takes_the_shared_tracker_options():
+    args = _parse(["demo", "--tracker", "kcf", "--variant", "v", "--weights", "none", "--device", "cpu"])
+    from trackerzoo.cli.options import tracker_kwargs
+
+    assert tracker_kwargs(args) == {"variant": "v", "weights": None, "device": "cpu"}

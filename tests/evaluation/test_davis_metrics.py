@@ -113,9 +113,9 @@ def test_scores_davis_png_results_per_object(tmp_path: Path) -> None:
     (tmp_path / "ImageSets/2017/val.txt").write_text("cats\n")
     dataset = load_dataset("davis", tmp_path)
     scores = score_results(dataset, tmp_path / "results", "davis")
-    assert scores["per_object"]["cats_1"]["J_mean"] == 1.0
-    assert scores["per_object"]["cats_2"]["J_mean"] == 0.0
-    assert scores["J_mean"] == pytest.approx(0.5) and scores["J&F"] == pytest.approx(0.5)
+    assert scores["per_object"]["cats_1"]["J"] == 1.0
+    assert scores["per_object"]["cats_2"]["J"] == 0.0
+    assert scores["J"] == pytest.approx(0.5) and scores["JF"] == pytest.approx(0.5)
 
 
 def test_scores_region_line_results_rasterised_to_the_frame(tmp_path: Path) -> None:
@@ -138,4 +138,4 @@ def test_scores_region_line_results_rasterised_to_the_frame(tmp_path: Path) -> N
     half[4:12, 4:8] = True  # frame 1 (the only scored frame): half of the object
     write_region_file(tmp_path / "results" / "fish.txt", [Rectangle(4, 4, 8, 8), Mask(half), Rectangle(0, 0, 1, 1)])
     scores = score_results(load_dataset("davis", tmp_path, year=2016), tmp_path / "results", "davis")
-    assert scores["J_mean"] == pytest.approx(0.5)
+    assert scores["J"] == pytest.approx(0.5)

@@ -121,14 +121,14 @@ def test_eval_cli_table_json_and_plot(tracker_module, small_set, tmp_path, capsy
     assert main(["eval", "--tracker", TRACKER, "--dataset", f"synthetic:{small_set}", "--out", str(first),
                  "--no-progress"]) == 0
     table = capsys.readouterr().out
-    assert "| Tracker | AO | SR0.5 | SR0.75 | AUC | Prec@20 | NormPrec | FPS |" in table
-    assert main(["eval", "--tracker", TRACKER, "--param", "search=1.0", "--dataset", f"synthetic:{small_set}",
+    assert "| Tracker | ao | sr50 | sr75 | auc | precision | norm_precision | fps | init_s |" in table
+    assert main(["eval", "--tracker", TRACKER, "--set", "search=1.0", "--dataset", f"synthetic:{small_set}",
                  "--out", str(second), "--compare", str(first), "--json", "--no-progress"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert [Path(r["folder"]) for r in report["runs"]] == [second, first]
     for run in report["runs"]:
-        assert 0.0 <= run["AO"] <= 1.0 and 0.0 <= run["AUC"] <= 1.0 and 0.0 <= run["Prec@20"] <= 1.0
-        assert run["FPS"] > 0
+        assert 0.0 <= run["ao"] <= 1.0 and 0.0 <= run["auc"] <= 1.0 and 0.0 <= run["precision"] <= 1.0
+        assert run["fps"] > 0 and run["init_s"] > 0
     assert Path(report["plot"]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -141,9 +141,9 @@ def test_scores_are_perfect_for_ground_truth_results(tracker_module, small_set, 
         boxes = sequence.boxes.copy()
         results_io.write_box_file(results_io.box_result_path(tmp_path, sequence.name), boxes)
     scored = score_folder(tmp_path, dataset, "synthetic")
-    assert scored.metrics["AO"] == pytest.approx(1.0)
-    assert scored.metrics["SR0.75"] == pytest.approx(1.0)
-    assert math.isnan(scored.metrics["FPS"])  # no time files
+    assert scored.metrics["ao"] == pytest.approx(1.0)
+    assert scored.metrics["sr75"] == pytest.approx(1.0)
+    assert math.isnan(scored.metrics["fps"]) and math.isnan(scored.metrics["init_s"])  # no time files
 
 
 @pytest.mark.skipif("vot" not in dataset_kinds(), reason="VOT loader not available")
@@ -157,7 +157,7 @@ def test_vot_protocol_runs_every_anchor(tracker_module, small_set, tmp_path, cap
         for anchor in sequence.anchors:
             regions = results_io.read_region_file(results_io.vot_result_path(out, sequence.name, anchor))
             assert len(regions) == len(sequence) - anchor
-    assert 0.0 <= report["runs"][0]["EAO"] <= 1.0
+    assert 0.0 <= report["runs"][0]["eao"] <= 1.0
 
 
 def test_unknown_executor_and_missing_ray():
@@ -180,7 +180,7 @@ def _finished(out: Path, names: list[str]) -> list[str]:
 def test_killed_run_resumes_to_identical_results(tracker_module, small_set, tmp_path):
     dataset = load_dataset("synthetic", small_set)
     names = dataset.names
-    args = ["eval", "--tracker", TRACKER, "--param", "delay=0.03", "--dataset", f"synthetic:{small_set}",
+    args = ["eval", "--tracker", TRACKER, "--set", "delay=0.03", "--dataset", f"synthetic:{small_set}",
             "--no-progress"]
 
     reference = tmp_path / "reference"
@@ -252,3 +252,44 @@ def test_run_labels_name_what_differs_from_the_defaults(tmp_path):
     (broken / "run.json").write_text("not json")
     assert run_label(broken) == "broken"
     assert run_label(tmp_path / "missing") == "missing"
+
+
+# --------------------------------------------------------------------------- progress in frames
+
+def test_a_job_reports_its_frames_while_it_runs(tracker_module, small_set, tmp_path, monkeypatch):
+    from trackerzoo.evaluation import runner
+    from trackerzoo.evaluation.runner import plan_jobs, run_job
+
+    monkeypatch.setattr(runner, "PROGRESS_INTERVAL", 0.0)  # report every frame
+    for kind, root in (("synthetic", small_set), ("vot", small_set / "vot")):
+        if kind not in dataset_kinds():
+            continue
+        context = RunContext(TrackerSpec(TRACKER), kind, str(root), str(tmp_path / kind))
+        job = plan_jobs(context, load_dataset(kind, root))[0]
+        reports: list[tuple[object, int]] = []
+        run_job(context, job, lambda j, n, into=reports: into.append((j, n)))
+        assert len(reports) == job.frames, kind  # one report per frame, not one per sequence
+        assert {j for j, _ in reports} == {job} and sum(n for _, n in reports) == job.frames
+
+
+def test_eval_progress_bar_counts_frames(tracker_module, small_set, tmp_path, capsys):
+    dataset = load_dataset("synthetic", small_set)
+    frames = sum(len(sequence) for sequence in dataset)
+    run_evaluation(_context(small_set, tmp_path / "run"), InlineExecutor(), progress=True)
+    bar = capsys.readouterr().err
+    assert f"{frames}/{frames}" in bar and "frame" in bar
+
+
+def test_worker_processes_report_frames_before_their_jobs_end(tracker_module, small_set, tmp_path):
+    from trackerzoo.evaluation.runner import plan_jobs, run_job
+    from trackerzoo.evaluation.runner_executors import LocalProcessExecutor
+
+    context = _context(small_set, tmp_path / "pool", delay=0.02)  # ~0.5 s a sequence: several reports each
+    jobs = plan_jobs(context, load_dataset("synthetic", small_set))[:2]
+    events: list[tuple[str, object, int]] = []
+    for result in LocalProcessExecutor(2).run(run_job, context, jobs, lambda j, n: events.append(("frames", j, n))):
+        events.append(("done", result.job, 0))
+    for job in jobs:
+        mine = [(kind, n) for kind, j, n in events if j == job]
+        assert mine[-1][0] == "done" and mine[0][0] == "frames", mine  # progress came before the end
+        assert 0 < sum(n for kind, n in mine if kind == "frames") <= job.frames

@@ -78,9 +78,9 @@ def score_ope(dataset: Dataset, results_dir: Path, *, invalid_frames: str = "cou
                           invalid_frames=invalid_frames)
     return {"protocol": "ope", **result.summary(),
             "success_curve": result.success_curve.tolist(), "precision_curve": result.precision_curve.tolist(),
-            "normalized_precision_curve": result.normalized_precision_curve.tolist(),
+            "norm_precision_curve": result.normalized_precision_curve.tolist(),
             "per_sequence": {name: {"auc": float(np.mean(c.success)), "precision": float(c.precision[20]),
-                                    "normalized_precision": float(c.normalized_precision[20])}
+                                    "norm_precision": float(c.normalized_precision[20])}
                              for name, c in result.per_sequence.items()}}
 
 
@@ -107,7 +107,8 @@ def score_vot(dataset: Dataset, results_dir: Path) -> dict[str, Any]:
                 raise FileNotFoundError(f"no result for {sequence.name!r} anchor {run.start}: {os.fspath(path)!r}")
             predictions[sequence.name][run.start] = read_region_file(path)
     result = evaluate_vot(truth, predictions)
-    return {"protocol": "vot", **result.summary(), "per_sequence": result.per_sequence}
+    return {"protocol": "vot", **result.summary(), "eao_curve": result.eao_curve.tolist(),
+            "per_sequence": result.per_sequence}
 
 
 def _predicted_masks(results_dir: Path, sequence: Sequence) -> list[np.ndarray]:

@@ -15,7 +15,8 @@ J/F per frame are cross-checked against ``vos-benchmark``:
 * per object: mean, recall (fraction of frames above 0.5) and decay (mean of the
   first quarter minus mean of the last quarter of the frames, with DAVIS's
   overlapping quarter boundaries); dataset scores average the objects, and
-  J&F = (mean J + mean F) / 2.
+  JF = (mean J + mean F) / 2 (DAVIS's J&F). Summary keys: ``J``, ``F``, ``JF`` (means) and
+  ``J_recall``, ``J_decay``, ``F_recall``, ``F_decay``.
 
 **Absent targets**: a frame where the object is absent in both ground truth and
 prediction scores J = 1 and F = 1 (nothing to segment, nothing segmented), as in
@@ -137,8 +138,8 @@ class DAVISResult:
         return (self.j_mean + self.f_mean) / 2.0
 
     def summary(self) -> dict[str, float | int]:
-        return {"J&F": self.jf_mean, "J_mean": self.j_mean, "J_recall": self.j_recall, "J_decay": self.j_decay,
-                "F_mean": self.f_mean, "F_recall": self.f_recall, "F_decay": self.f_decay,
+        return {"JF": self.jf_mean, "J": self.j_mean, "J_recall": self.j_recall, "J_decay": self.j_decay,
+                "F": self.f_mean, "F_recall": self.f_recall, "F_decay": self.f_decay,
                 "objects": len(self.per_object)}
 
 
@@ -173,11 +174,11 @@ def evaluate_davis(predictions: Mapping[str, Sequence[np.ndarray]], groundtruth:
                              skip_first_and_last=skip_first_and_last, name=name)
         jm, jr, jd = statistics(j)
         fm, fr, fd = statistics(f)
-        per_object[name] = {"J_mean": jm, "J_recall": jr, "J_decay": jd, "F_mean": fm, "F_recall": fr,
+        per_object[name] = {"J": jm, "J_recall": jr, "J_decay": jd, "F": fm, "F_recall": fr,
                             "F_decay": fd}
 
     def average(key: str) -> float:
         return float(np.nanmean([scores[key] for scores in per_object.values()]))
 
-    return DAVISResult(average("J_mean"), average("J_recall"), average("J_decay"), average("F_mean"),
+    return DAVISResult(average("J"), average("J_recall"), average("J_decay"), average("F"),
                        average("F_recall"), average("F_decay"), per_object)

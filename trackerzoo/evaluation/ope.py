@@ -76,7 +76,7 @@ class OPEResult:
 
     def summary(self) -> dict[str, float | int]:
         return {"auc": self.auc, "precision": self.precision,
-                "normalized_precision": self.normalized_precision, "sequences": len(self.per_sequence)}
+                "norm_precision": self.normalized_precision, "sequences": len(self.per_sequence)}
 
 
 def valid_boxes(boxes: np.ndarray) -> np.ndarray:

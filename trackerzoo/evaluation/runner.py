@@ -9,6 +9,11 @@ Jobs are independent and only need the dataset (``kind``, ``root``) and the trac
 (name and parameters), so they can run in local processes or as Ray tasks
 (``runner_executors``) with the same code.
 
+Progress is counted in frames while a job runs: a job reports the frames it has
+tracked every ``PROGRESS_INTERVAL`` seconds through a ``FrameCallback`` (inline runs
+call it directly; worker processes send the counts over a queue), and the bar is
+topped up to the job's frame count when the job completes.
+
 Protocols: datasets of kind ``vot`` use the VOT anchor protocol (one run per anchor,
 region lines); every other kind runs one pass from frame 0, initialised with the
 ground-truth box of frame 0 (and its mask, for mask trackers, when the dataset has
@@ -21,7 +26,7 @@ import itertools
 import json
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +41,7 @@ from trackerzoo.session import run_ope, run_tracker
 
 RUN_RECORD = "run.json"
 VOT_KINDS = frozenset({"vot"})
+PROGRESS_INTERVAL = 0.2  # seconds between a running job's frame-count reports
 
 
 def parse_dataset_spec(text: str) -> tuple[str, Path]:
@@ -71,6 +77,7 @@ class RunContext:
     root: str
     out: str
     threads: int = 1
+    dataset_options: tuple[tuple[str, Any], ...] = ()  # loader options (``--dataset-option``), sorted pairs
 
     @property
     def protocol(self) -> str:
@@ -103,26 +110,82 @@ class JobResult:
 
 # --------------------------------------------------------------------------- workers
 
-_datasets: dict[tuple[str, str], Any] = {}
+_datasets: dict[tuple[str, str, tuple[tuple[str, Any], ...]], Any] = {}
+
+# ``(job, frames tracked since the last report)``; called in the process running the job.
+FrameCallback = Callable[[Job, int], None]
+_worker_frame_callback: FrameCallback | None = None  # set in worker processes by ``configure_worker``
 
 
-def load_cached_dataset(kind: str, root: str):
-    """One dataset listing per worker process, reused across its jobs."""
-    key = (kind, root)
+def load_cached_dataset(kind: str, root: str, options: tuple[tuple[str, Any], ...] = ()):
+    """One dataset listing per worker process, reused across its jobs; ``options`` go to the loader."""
+    key = (kind, root, tuple(options))
     if key not in _datasets:
         from trackerzoo.datasets import load_dataset
 
-        _datasets[key] = load_dataset(kind, root)
+        _datasets[key] = load_dataset(kind, root, **dict(options))
     return _datasets[key]
 
 
-def configure_worker(threads: int) -> None:
-    """Pin each worker to ``threads`` threads so N workers do not oversubscribe the CPU."""
+def _queue_reporter(queue: Any) -> FrameCallback:
+    def report(job: Job, frames: int) -> None:
+        queue.put((job, frames))
+
+    return report
+
+
+def configure_worker(threads: int, frame_queue: Any = None) -> None:
+    """Pin each worker to ``threads`` threads so N workers do not oversubscribe the CPU.
+
+    ``frame_queue`` (a multiprocessing queue) receives ``(job, frames)`` progress reports
+    of the jobs this process runs through ``run_job_in_worker``.
+    """
     import cv2
     import torch
 
+    global _worker_frame_callback
     cv2.setNumThreads(threads)
     torch.set_num_threads(threads)
+    _worker_frame_callback = None if frame_queue is None else _queue_reporter(frame_queue)
+
+
+class FrameCounter:
+    """Counts tracked frames of one job and reports them at most every ``interval`` seconds."""
+
+    def __init__(self, job: Job, callback: FrameCallback | None, interval: float | None = None) -> None:
+        self.job = job
+        self.callback = callback
+        self.interval = PROGRESS_INTERVAL if interval is None else interval
+        self.pending = 0
+        self.last = time.monotonic()
+
+    def tick(self, frames: int = 1) -> None:
+        if self.callback is None:
+            return
+        self.pending += frames
+        now = time.monotonic()
+        if now - self.last >= self.interval:
+            self.callback(self.job, self.pending)
+            self.pending, self.last = 0, now
+
+
+class _CountedSequence:
+    """A dataset sequence whose ``frame(i)`` reads tick a ``FrameCounter`` (everything else delegated)."""
+
+    def __init__(self, sequence: Any, counter: FrameCounter) -> None:
+        self._sequence = sequence
+        self._counter = counter
+
+    def __len__(self) -> int:
+        return len(self._sequence)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sequence, name)
+
+    def frame(self, index: int) -> np.ndarray:
+        image = self._sequence.frame(index)
+        self._counter.tick()
+        return image
 
 
 def _box_of_region(region: Region) -> tuple[float, float, float, float]:
@@ -132,7 +195,8 @@ def _box_of_region(region: Region) -> tuple[float, float, float, float]:
     return tuple(float(v) for v in box)  # type: ignore[return-value]
 
 
-def _run_vot(tracker: Tracker, sequence, job: Job) -> tuple[list[Region], list[float]]:
+def _run_vot(tracker: Tracker, sequence, job: Job,
+             counter: FrameCounter | None = None) -> tuple[list[Region], list[float]]:
     """One VOT anchor run: region per frame (``INITIALIZATION`` first) and per-frame seconds.
 
     Frames go from the anchor to the end, or back to frame 0 for a backward anchor;
@@ -152,6 +216,8 @@ def _run_vot(tracker: Tracker, sequence, job: Job) -> tuple[list[Region], list[f
     times: list[float] = []
     for step in steps:
         times.append(step.seconds)
+        if counter is not None:
+            counter.tick()
         if step.index == 0:
             output.append(INITIALIZATION)
         elif step.prediction.mask is not None:
@@ -161,19 +227,23 @@ def _run_vot(tracker: Tracker, sequence, job: Job) -> tuple[list[Region], list[f
     return output, times
 
 
-def run_job(context: RunContext, job: Job) -> JobResult:
-    """Track one sequence (or one VOT anchor run) and write its files atomically."""
-    dataset = load_cached_dataset(context.kind, context.root)
+def run_job(context: RunContext, job: Job, on_frames: FrameCallback | None = None) -> JobResult:
+    """Track one sequence (or one VOT anchor run) and write its files atomically.
+
+    ``on_frames(job, n)`` receives the frames tracked so far in batches (progress).
+    """
+    dataset = load_cached_dataset(context.kind, context.root, context.dataset_options)
     sequence = dataset[job.sequence]
     tracker = context.tracker.build()
+    counter = FrameCounter(job, on_frames)
     started = time.perf_counter()
     try:
         if job.anchor is None:
-            boxes, times = run_ope(tracker, sequence)
+            boxes, times = run_ope(tracker, sequence if on_frames is None else _CountedSequence(sequence, counter))
             results_io.write_times(job.time_path(context.out), times)
             results_io.write_box_file(job.result_path(context.out), boxes)
         else:
-            regions, times = _run_vot(tracker, sequence, job)
+            regions, times = _run_vot(tracker, sequence, job, counter)
             results_io.write_times(job.time_path(context.out), times)
             results_io.write_region_file(job.result_path(context.out), regions)
     except Exception as exc:
@@ -181,6 +251,11 @@ def run_job(context: RunContext, job: Job) -> JobResult:
                            f"{'' if job.anchor is None else f' (anchor {job.anchor})'} failed: "
                            f"{type(exc).__name__}: {exc}") from exc
     return JobResult(job, time.perf_counter() - started)
+
+
+def run_job_in_worker(context: RunContext, job: Job) -> JobResult:
+    """``run_job`` in a worker process, reporting progress to the queue ``configure_worker`` got."""
+    return run_job(context, job, _worker_frame_callback)
 
 
 # --------------------------------------------------------------------------- planning
@@ -216,6 +291,8 @@ def check_run_record(context: RunContext, out: Path) -> None:
     record = {"tracker": context.tracker.name, "params": context.tracker.params,
               "variant": context.tracker.variant, "weights": context.tracker.weights,
               "dataset": f"{context.kind}:{Path(context.root).resolve()}", "protocol": context.protocol}
+    if context.dataset_options:  # recorded only when given, so folders of earlier versions still match
+        record["dataset_options"] = json.loads(json.dumps(dict(context.dataset_options)))  # as read back
     path = out / RUN_RECORD
     if path.is_file():
         previous = json.loads(path.read_text())
@@ -234,7 +311,7 @@ def run_evaluation(context: RunContext, executor, *, names: Iterable[str] | None
     out.mkdir(parents=True, exist_ok=True)
     check_run_record(context, out)
     remove_stale_temporaries(out)
-    dataset = load_cached_dataset(context.kind, context.root)
+    dataset = load_cached_dataset(context.kind, context.root, context.dataset_options)
     jobs = plan_jobs(context, dataset, names)
     pending = [job for job in jobs if not job.result_path(out).is_file()]
     from tqdm import tqdm
@@ -243,10 +320,21 @@ def run_evaluation(context: RunContext, executor, *, names: Iterable[str] | None
     bar = tqdm(total=sum(job.frames for job in jobs), initial=done_frames, unit="frame", disable=not progress,
                desc=f"{context.tracker.name} on {dataset.name}", smoothing=0.05)
     results = []
+    reported: dict[Job, int] = {}  # frames shown so far per job
+    finished: set[Job] = set()
+
+    def on_frames(job: Job, frames: int) -> None:
+        if job in finished:  # a report that arrived after its job's result: already counted
+            return
+        frames = min(frames, job.frames - reported.get(job, 0))  # never past the job's total
+        reported[job] = reported.get(job, 0) + frames
+        bar.update(frames)
+
     try:
-        for result in executor.run(run_job, context, pending):
+        for result in executor.run(run_job, context, pending, on_frames):
             results.append(result)
-            bar.update(result.job.frames)
+            finished.add(result.job)
+            bar.update(result.job.frames - reported.pop(result.job, 0))
     finally:
         bar.close()
     return results

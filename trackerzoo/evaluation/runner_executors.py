@@ -1,7 +1,10 @@
 """Where evaluation jobs run: in this process, in local worker processes, or on Ray.
 
-An executor has one method, ``run(fn, context, jobs)``, yielding each job's result as
-it finishes (in completion order, for the progress bar). Workers write their result
+An executor has one method, ``run(fn, context, jobs, on_frames=None)``, yielding each
+job's result as it finishes (in completion order, for the progress bar); while jobs
+run, ``on_frames(job, n)`` is called in this process with the frames they tracked
+(inline: directly; local processes: sent over a queue; Ray: not reported, the bar
+moves when a job completes). Workers write their result
 files themselves, so with Ray the output folder must be on a file system every node
 sees (the usual setup for a Ray cluster evaluating a shared dataset).
 """
@@ -10,26 +13,48 @@ from __future__ import annotations
 
 import concurrent.futures
 import multiprocessing
+import queue as queue_module
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol
 
-from trackerzoo.evaluation.runner import Job, JobResult, RunContext, configure_worker
+from trackerzoo.evaluation.runner import (
+    FrameCallback,
+    Job,
+    JobResult,
+    RunContext,
+    configure_worker,
+    run_job,
+    run_job_in_worker,
+)
 
 EXECUTORS = ("local", "ray")
-JobFunction = Callable[[RunContext, Job], JobResult]
+JobFunction = Callable[..., JobResult]  # fn(context, job[, on_frames]) -> JobResult
+POLL_SECONDS = 0.2  # how often the local pool's progress queue is read while jobs run
 
 
 class Executor(Protocol):
-    def run(self, fn: JobFunction, context: RunContext, jobs: Sequence[Job]) -> Iterator[JobResult]: ...
+    def run(self, fn: JobFunction, context: RunContext, jobs: Sequence[Job],
+            on_frames: FrameCallback | None = None) -> Iterator[JobResult]: ...
 
 
 class InlineExecutor:
     """Jobs one after another in this process (``--workers 1``; easiest to debug)."""
 
-    def run(self, fn: JobFunction, context: RunContext, jobs: Sequence[Job]) -> Iterator[JobResult]:
+    def run(self, fn: JobFunction, context: RunContext, jobs: Sequence[Job],
+            on_frames: FrameCallback | None = None) -> Iterator[JobResult]:
         configure_worker(context.threads)
         for job in jobs:
-            yield fn(context, job)
+            yield fn(context, job) if on_frames is None else fn(context, job, on_frames)
+
+
+def _drain(frames: Any, on_frames: FrameCallback) -> None:
+    """Pass every queued ``(job, n)`` progress report to ``on_frames``."""
+    while True:
+        try:
+            job, count = frames.get_nowait()
+        except queue_module.Empty:
+            return
+        on_frames(job, count)
 
 
 class LocalProcessExecutor:
@@ -44,18 +69,30 @@ class LocalProcessExecutor:
             raise ValueError(f"number of workers must be >= 1, got {workers}")
         self.workers = workers
 
-    def run(self, fn: JobFunction, context: RunContext, jobs: Sequence[Job]) -> Iterator[JobResult]:
+    def run(self, fn: JobFunction, context: RunContext, jobs: Sequence[Job],
+            on_frames: FrameCallback | None = None) -> Iterator[JobResult]:
         if not jobs:
             return
+        spawn = multiprocessing.get_context("spawn")
+        # Progress reports need the runner's own job function (it knows the worker's queue).
+        frames = spawn.Queue() if on_frames is not None and fn is run_job else None
         pool = concurrent.futures.ProcessPoolExecutor(
-            self.workers, mp_context=multiprocessing.get_context("spawn"),
-            initializer=configure_worker, initargs=(context.threads,))
+            self.workers, mp_context=spawn, initializer=configure_worker, initargs=(context.threads, frames))
         try:
-            futures = [pool.submit(fn, context, job) for job in jobs]
-            for future in concurrent.futures.as_completed(futures):
-                yield future.result()
+            function = run_job_in_worker if frames is not None else fn
+            pending = {pool.submit(function, context, job) for job in jobs}
+            while pending:
+                done, pending = concurrent.futures.wait(pending, timeout=POLL_SECONDS,
+                                                        return_when=concurrent.futures.FIRST_COMPLETED)
+                if frames is not None and on_frames is not None:
+                    _drain(frames, on_frames)
+                for future in done:
+                    yield future.result()
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+            if frames is not None:
+                frames.close()
+                frames.join_thread()
 
 
 def _import_ray() -> Any:
@@ -74,7 +111,8 @@ class RayExecutor:
         self.ray = _import_ray()
         self.address = address
 
-    def run(self, fn: JobFunction, context: RunContext, jobs: Sequence[Job]) -> Iterator[JobResult]:
+    def run(self, fn: JobFunction, context: RunContext, jobs: Sequence[Job],
+            on_frames: FrameCallback | None = None) -> Iterator[JobResult]:
         ray = self.ray
         if not ray.is_initialized():
             ray.init(address=self.address, ignore_reinit_error=True, log_to_driver=False)

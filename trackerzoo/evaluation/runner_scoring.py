@@ -4,8 +4,14 @@ Which metrics a dataset gets follows its kind: ``vot`` -> EAO, accuracy, robustn
 ``got10k`` and ``synthetic`` -> GOT-10k AO/SR plus the OPE curves (both use the
 visibility flags: frames where the target is fully hidden or out of view do not
 count for AO/SR, and count as failures in the OPE curves, the LaSOT rule); every
-other kind -> OPE success AUC, precision and normalized precision. FPS is frames
-over the summed per-frame times the runner recorded (initialisation included).
+other kind -> OPE success AUC, precision and normalized precision.
+
+Metric names are the same in every table, JSON report and plot of the CLI:
+``ao``, ``sr50``, ``sr75`` (GOT-10k), ``auc``, ``precision`` (at 20 px), ``norm_precision``
+(OPE), ``eao``, ``accuracy``, ``robustness`` (VOT), ``J``, ``F``, ``JF`` (DAVIS), and the
+speed read from the per-frame times the runner recorded (``speed_metrics``): ``fps``,
+frames per second of the tracking calls alone, and ``init_s``, the mean seconds of a
+run's first frame (the tracker's initialisation), reported apart.
 """
 
 from __future__ import annotations
@@ -69,15 +75,46 @@ def _image_size(sequence) -> tuple[int, int]:
     return width, height
 
 
-def _fps(time_files: list[Path]) -> float:
-    total_frames, total_seconds = 0, 0.0
+def speed_metrics(time_files: list[Path]) -> dict[str, float]:
+    """``{"fps": ..., "init_s": ...}`` from per-frame time files (one line of seconds per frame).
+
+    The first line of each file is the initialisation (``Tracker.initialize``) and is
+    averaged into ``init_s``; ``fps`` is the later frames over their summed seconds.
+    Non-finite lines are skipped. Both are NaN when a file is missing (speed unknown).
+    """
+    tracked_frames, tracked_seconds, init_seconds = 0, 0.0, []
     for path in time_files:
         if not path.is_file():
-            return math.nan
+            return {"fps": math.nan, "init_s": math.nan}
         times = results_io.read_times(path)
-        total_frames += int(np.isfinite(times).sum())
-        total_seconds += float(np.nansum(times))
-    return total_frames / total_seconds if total_seconds > 0 else math.nan
+        if times.size and math.isfinite(float(times[0])):
+            init_seconds.append(float(times[0]))
+        later = times[1:][np.isfinite(times[1:])]
+        tracked_frames += int(later.size)
+        tracked_seconds += float(later.sum())
+    fps = tracked_frames / tracked_seconds if tracked_seconds > 0 else math.nan
+    return {"fps": fps, "init_s": float(np.mean(init_seconds)) if init_seconds else math.nan}
+
+
+def result_time_files(folder: str | Path, dataset, protocol: str) -> list[Path]:
+    """The per-frame time files that belong to ``folder``'s results of ``dataset``.
+
+    ``vot``: one ``<seq>/<seq>_<anchor>_time.value`` per anchor run; other protocols:
+    ``<seq>_time.txt``, or ``<seq>/<seq>_time.txt`` (the GOT-10k toolkit's layout) when
+    only that one exists. Paths are returned whether or not the files exist.
+    """
+    from trackerzoo.evaluation.vot import sequence_anchor_runs
+
+    folder = Path(folder)
+    files: list[Path] = []
+    for seq in dataset:
+        if protocol == "vot":
+            files += [results_io.vot_time_path(folder, seq.name, run.start) for run in sequence_anchor_runs(seq)]
+            continue
+        flat = results_io.box_time_path(folder, seq.name)
+        nested = results_io.box_time_path(folder / seq.name, seq.name)
+        files.append(nested if not flat.is_file() and nested.is_file() else flat)
+    return files
 
 
 def _read_box_results(folder: Path, sequence) -> np.ndarray:
@@ -101,9 +138,9 @@ def score_box_folder(folder: Path, dataset, kind: str) -> ScoredRun:
     metrics: dict[str, float] = {}
     if kind in GOT10K_STYLE_KINDS:
         got = evaluate_got10k(predictions, groundtruth, {seq.name: _image_size(seq) for seq in dataset}, visible)
-        metrics.update({"AO": got.ao, "SR0.5": got.sr50, "SR0.75": got.sr75})
-    metrics.update({"AUC": ope.auc, "Prec@20": ope.precision, "NormPrec": ope.normalized_precision})
-    metrics["FPS"] = _fps([results_io.box_time_path(folder, seq.name) for seq in dataset])
+        metrics.update({"ao": got.ao, "sr50": got.sr50, "sr75": got.sr75})
+    metrics.update({"auc": ope.auc, "precision": ope.precision, "norm_precision": ope.normalized_precision})
+    metrics.update(speed_metrics([results_io.box_time_path(folder, seq.name) for seq in dataset]))
     return ScoredRun(run_label(folder), folder, metrics, ope.success_curve, ope.precision_curve)
 
 
@@ -122,8 +159,8 @@ def score_vot_folder(folder: Path, dataset) -> ScoredRun:
             predictions[seq.name][run.start] = results_io.read_region_file(path)
             time_files.append(results_io.vot_time_path(folder, seq.name, run.start))
     result = evaluate_vot(truth, predictions)
-    metrics = {"EAO": result.eao, "Accuracy": result.accuracy, "Robustness": result.robustness,
-               "FPS": _fps(time_files)}
+    metrics = {"eao": result.eao, "accuracy": result.accuracy, "robustness": result.robustness,
+               **speed_metrics(time_files)}
     return ScoredRun(run_label(folder), folder, metrics, eao_curve=result.eao_curve)
 
 
@@ -149,6 +186,6 @@ def format_table(runs: list[ScoredRun]) -> str:
         for column in columns:
             value = run.metrics.get(column, math.nan)
             cells.append("n/a" if not math.isfinite(value) else
-                         (f"{value:.1f}" if column == "FPS" else f"{value:.3f}"))
+                         (f"{value:.1f}" if column == "fps" else f"{value:.3f}"))
         lines.append(f"| {run.label} | " + " | ".join(cells) + " |")
     return "\n".join(lines)

@@ -34,7 +34,7 @@ def ope_evaluator(
 ) -> Callable[[nn.Module, torch.device], dict[str, float]]:
     """An ``evaluate(model, device)`` for :class:`~trackerzoo.training.Recipe` that tracks
     ``sequences`` (first ``max_frames`` frames of each) and returns
-    ``{prefix + "auc", prefix + "precision", prefix + "normalized_precision"}``."""
+    ``{prefix + "auc", prefix + "precision", prefix + "norm_precision"}``."""
     sequences = list(getattr(sequences, "sequences", sequences))
     if not sequences:
         raise ValueError("ope_evaluator needs at least one validation sequence")
@@ -55,7 +55,7 @@ def ope_evaluator(
         return {
             f"{prefix}auc": result.auc,
             f"{prefix}precision": result.precision,
-            f"{prefix}normalized_precision": result.normalized_precision,
+            f"{prefix}norm_precision": result.normalized_precision,
         }
 
     return evaluate

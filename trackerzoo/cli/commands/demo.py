@@ -6,8 +6,11 @@ import argparse
 import itertools
 from pathlib import Path
 
+from tqdm import tqdm
+
 from trackerzoo.cli.defaults import DEFAULT_RULE, create_default_or
-from trackerzoo.cli.outputs import OutputRecorder
+from trackerzoo.cli.options import add_tracker_options, tracker_kwargs
+from trackerzoo.cli.outputs import OutputRecorder, speed_summary
 from trackerzoo.demo_data import DEMO_CLIP, DEMO_LICENSE, DEMO_PERSON, check_keyframes, demo_person
 from trackerzoo.io import open_frames
 from trackerzoo.session import track_frames
@@ -15,18 +18,18 @@ from trackerzoo.session import track_frames
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("demo", help="track the bundled clip and write an annotated video")
-    parser.add_argument("--tracker", default=None, help=f"tracker name (default: {DEFAULT_RULE})")
+    add_tracker_options(parser, default_rule=DEFAULT_RULE)
     parser.add_argument("--person", default=DEMO_PERSON,
                         help=f"whom to track: one of the clip's five annotated people (default {DEMO_PERSON}; "
                              "an unknown name lists them); tracking starts at the person's first annotated frame")
-    parser.add_argument("--device", default="auto")
     parser.add_argument("--out", default="demo_output", help="output folder")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     person = demo_person(args.person)  # a bad name fails before any model is loaded
-    name, tracker = create_default_or(args.tracker, device=args.device)
+    name, tracker = create_default_or(args.tracker, **tracker_kwargs(args))
     reader = open_frames(DEMO_CLIP)
     start = person.first_frame
     out_dir = Path(args.out)
@@ -34,10 +37,17 @@ def run(args: argparse.Namespace) -> int:
     print(f"demo: tracking the {person.name} person of {DEMO_CLIP.name} from frame {start} "
           f"({len(reader)} frames; {DEMO_LICENSE}) with {name!r}")
     frames = itertools.islice(reader, start, None)
-    result = track_frames(tracker, frames, init_box=person.init_box, on_frame=recorder.on_frame)
+    with tqdm(total=len(reader) - start, unit="frame", desc=name, disable=args.no_progress) as bar:
+
+        def on_frame(index, frame, prediction) -> None:
+            recorder.on_frame(index, frame, prediction)
+            bar.update(1)
+
+        result = track_frames(tracker, frames, init_box=person.init_box, on_frame=on_frame)
     files = recorder.finish(result)
     count = len(result.predictions)
-    print(f"demo: {name}: {count} frames, {result.fps:.1f} FPS (tracker only, decoding and drawing excluded)")
+    print(f"demo: {name}: {count} frames, {speed_summary(result)} "
+          "(tracker only, decoding and drawing excluded; init = the first frame's initialisation)")
     check = check_keyframes(person, [p.box for p in result.predictions], start)
     print(f"demo: against the hand-drawn boxes of the {person.name} person: {check.summary()}")
     for kind, path in files.items():

@@ -9,7 +9,7 @@ import cv2
 from tqdm import tqdm
 
 from trackerzoo.cli.defaults import DEFAULT_RULE, create_default_or
-from trackerzoo.cli.options import parse_box, parse_overrides
+from trackerzoo.cli.options import add_tracker_options, parse_box, tracker_kwargs
 from trackerzoo.cli.outputs import OutputRecorder
 from trackerzoo.io import open_frames
 from trackerzoo.session import track_frames
@@ -21,11 +21,7 @@ def register(subparsers) -> None:
     target = parser.add_mutually_exclusive_group(required=True)
     target.add_argument("--init", help="initial box x,y,w,h in pixels of the first frame")
     target.add_argument("--init-mask", help="PNG mask of the target in the first frame (non-zero = target)")
-    parser.add_argument("--tracker", default=None, help=f"tracker name (default: {DEFAULT_RULE})")
-    parser.add_argument("--variant", default=None)
-    parser.add_argument("--weights", default="default", help="'default', a safetensors path, or 'none'")
-    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
-    parser.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a tracker parameter")
+    add_tracker_options(parser, default_rule=DEFAULT_RULE)
     parser.add_argument("--out", default="trackerzoo_output", help="output folder")
     parser.add_argument("--no-video", action="store_true", help="skip the annotated MP4")
     parser.set_defaults(func=run)
@@ -40,10 +36,7 @@ def run(args: argparse.Namespace) -> int:
         if image is None:
             raise ValueError(f"cannot read --init-mask {args.init_mask!r}")
         init_mask = image > 0
-    weights = None if str(args.weights).lower() == "none" else args.weights
-    name, tracker = create_default_or(
-        args.tracker, variant=args.variant, weights=weights, device=args.device, **parse_overrides(args.set)
-    )
+    name, tracker = create_default_or(args.tracker, **tracker_kwargs(args))
     recorder = OutputRecorder(
         Path(args.out),
         fps=reader.fps,

@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from trackerzoo.cli.options import add_set_option
+
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
@@ -15,13 +17,12 @@ def register(subparsers) -> None:
         "changed with --set key=value; a run checkpoints periodically and --resume continues it exactly.",
     )
     parser.add_argument("recipe", nargs="?", help="recipe name (omit, or use --list, to list the recipes)")
-    parser.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a recipe setting (repeatable), e.g. --set lr=1e-4 --set steps=20000")
+    add_set_option(parser, dest="settings", what="a recipe setting (e.g. lr=1e-4, steps=20000)")
     parser.add_argument("--out", type=Path, default=None, help="output folder (default: runs/<recipe>)")
     parser.add_argument("--resume", action="store_true",
                         help="continue from the newest checkpoint in --out, with the settings the run started "
                         "with (--set may change steps, val_every, checkpoint_every, ...)")
-    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
+    parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda or cuda:N")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--list", action="store_true", help="list the available recipes and exit")
     parser.set_defaults(func=run)
