@@ -92,7 +92,7 @@ def run_tracker(
 
 
 def track_video(
-    tracker_or_name: Tracker | str,
+    tracker_or_name: Tracker | str | type[Tracker],
     source: str | os.PathLike | int | Iterable[np.ndarray],
     box: Any = None,
     mask: np.ndarray | None = None,
@@ -102,8 +102,8 @@ def track_video(
 ) -> Iterator[Prediction]:
     """Track one target through a video, folder of images, glob, camera or iterable of frames.
 
-    ``tracker_or_name`` is a ``Tracker`` or a registered name (built with
-    ``trackerzoo.create(name)``, default variant and weights). ``source`` is a video
+    ``tracker_or_name`` is a ``Tracker``, or a registered name or ``Tracker`` class built
+    with ``trackerzoo.create`` (default variant, weights and parameters). ``source`` is a video
     file, a folder of images (natural name order), a glob such as ``"frames/*.jpg"``, a
     camera index (``0``), or an iterable of **RGB** ``uint8`` ``(H, W, 3)`` frames. Frames
     read from files or cameras are converted to RGB here; arrays straight from
@@ -126,9 +126,13 @@ def track_video(
         frames = itertools.islice(source, start, end)
     else:
         raise ValueError(f"source must be a path, a glob, a camera index or an iterable of RGB frames, got {source!r}")
-    tracker = create(tracker_or_name) if isinstance(tracker_or_name, str) else tracker_or_name
-    if not isinstance(tracker, Tracker):
-        raise ValueError(f"tracker_or_name must be a Tracker or a registered name, got {tracker_or_name!r}")
+    if isinstance(tracker_or_name, (str, type)):
+        tracker = create(tracker_or_name)
+    elif isinstance(tracker_or_name, Tracker):
+        tracker = tracker_or_name
+    else:
+        raise ValueError(f"tracker_or_name must be a Tracker, a Tracker class or a registered name, "
+                         f"got {tracker_or_name!r}")
     return (step.prediction for step in run_tracker(tracker, frames, init_box=box, init_mask=mask))
 
 

@@ -13,6 +13,7 @@ import argparse
 import contextlib
 import itertools
 import os
+import re
 import signal
 import sys
 from collections.abc import Iterable, Iterator
@@ -111,12 +112,16 @@ class StopOnSignals:
         self._restore()
 
 
+# "<name> x,y,w,h": the name is everything before the last four comma-separated fields.
+_INIT_LINE = re.compile(r"(?P<name>.*?\S)\s+(?P<box>[^\s,]+(?:\s*,\s*[^\s,]+){3})")
+
+
 def read_init_file(path: str | os.PathLike) -> dict[str, tuple[float, float, float, float]]:
     """Initial boxes by video name from an ``--init-file``.
 
     Each non-blank line is ``<name> x,y,w,h``: the video's file name (``cars.mp4``) or
-    stem (``cars``), then its box in pixels; the name may contain spaces (the box is the
-    last field) and ``#`` starts a comment. Raises ``FileNotFoundError`` for a missing
+    stem (``cars``), then its box in pixels (blanks after the commas allowed); the name
+    may contain spaces and ``#`` starts a comment. Raises ``FileNotFoundError`` for a missing
     file and ``ValueError`` naming the file and line for a malformed or repeated entry.
     """
     source = Path(path)
@@ -127,10 +132,10 @@ def read_init_file(path: str | os.PathLike) -> dict[str, tuple[float, float, flo
         line = raw.split("#", 1)[0].strip()
         if not line:
             continue
-        name, _, box_text = line.rpartition(" ")
-        name = name.strip()
-        if not name:
+        match = _INIT_LINE.fullmatch(line)
+        if match is None:
             raise ValueError(f"line {number} of --init-file {os.fspath(path)!r} must be '<video> x,y,w,h', got {raw!r}")
+        name, box_text = match.group("name"), match.group("box")
         try:
             box = parse_box(box_text)
         except ValueError:
