@@ -1,8 +1,10 @@
 """Writers of ``trackerzoo track``/``demo`` outputs: box lines, mask PNGs, the annotated video.
 
-Box and mask files are written atomically (``trackerzoo.formats.results_io``: a
-temporary file moved into place), so an interrupted run never leaves a half-written
-result next to the valid ones.
+Mask PNGs and ``write_boxes`` files are written atomically (``trackerzoo.formats.results_io``:
+a temporary file moved into place) and the annotated video under a temporary name that
+is renamed when it is complete, so an interrupted run never leaves a half-written file
+under a result's name. (``trackerzoo track`` streams its box lines instead:
+``trackerzoo.cli.outputs``.)
 """
 
 from __future__ import annotations
