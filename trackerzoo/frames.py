@@ -16,7 +16,7 @@ from __future__ import annotations
 import glob
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import cv2
@@ -90,8 +90,8 @@ class FrameReader:
 
     ``source`` is a video file, a folder of images (natural name order), a glob pattern
     such as ``'frames/*.jpg'``, or a camera index (``0`` or ``"0"``). Images and video
-    files can be iterated any number of times; a camera is read once, live, until it
-    stops delivering frames or the caller stops. Raises ``ValueError`` when the source
+    files can be iterated any number of times; a camera is read live, until it stops
+    delivering frames or the caller stops (a second read opens it again). Raises ``ValueError`` when the source
     does not exist, matches no image or cannot be opened.
     """
 
@@ -160,7 +160,7 @@ class FrameReader:
     def __iter__(self) -> Iterator[np.ndarray]:
         return self.frames()
 
-    def frames(self, start: int = 0, end: int | None = None) -> Iterator[np.ndarray]:
+    def frames(self, start: int = 0, end: int | None = None) -> Generator[np.ndarray, None, None]:
         """Frames ``start`` to ``end - 1`` (``end`` exclusive; ``None`` = to the last frame), lazily.
 
         Frames before ``start`` are skipped without conversion. Raises ``ValueError`` for
@@ -176,7 +176,7 @@ class FrameReader:
             return self._image_frames(start, end)
         return self._capture_frames(start, end)
 
-    def _image_frames(self, start: int, end: int | None) -> Iterator[np.ndarray]:
+    def _image_frames(self, start: int, end: int | None) -> Generator[np.ndarray, None, None]:
         assert self._images is not None
         for index in range(start, len(self._images) if end is None else min(end, len(self._images))):
             try:
@@ -184,9 +184,12 @@ class FrameReader:
             except FileNotFoundError as exc:
                 raise FrameDecodeError(f"frame {index} of {self.source!r} cannot be decoded: {exc}") from None
 
-    def _capture_frames(self, start: int, end: int | None) -> Iterator[np.ndarray]:
-        capture = self._camera if self._camera is not None else cv2.VideoCapture(str(self.source))
-        self._camera = None  # a camera is read once
+    def _capture_frames(self, start: int, end: int | None) -> Generator[np.ndarray, None, None]:
+        camera = camera_index(self.source)
+        if self._camera is not None:  # the camera opened by __init__ serves the first read
+            capture, self._camera = self._camera, None
+        else:
+            capture = cv2.VideoCapture(camera if camera is not None else str(self.source))
         try:
             for index in range(start):
                 if not capture.grab():

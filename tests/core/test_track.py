@@ -311,13 +311,20 @@ def test_show_without_a_display_says_so_and_tracks(folder, tmp_path, capsys, mon
 # ----------------------------------------------------------------------------- folders of videos
 
 
-def test_a_folder_of_videos_is_tracked_video_by_video_with_an_init_file(tmp_path, capsys):
+def _video_folder(tmp_path: Path, lengths: dict[str, int], init_text: str) -> tuple[Path, Path]:
+    """A folder of videos (name -> frame count) and an --init-file holding ``init_text``."""
     videos = tmp_path / "videos"
     videos.mkdir()
-    _write_video(videos / "a.mp4", 6)
-    _write_video(videos / "b clip.avi", 4)
+    for name, count in lengths.items():
+        _write_video(videos / name, count)
     init = tmp_path / "init.txt"
-    init.write_text("# initial boxes\na 5,10,20,20\n\nb clip.avi 6, 11, 18, 18  # by file name\n")
+    init.write_text(init_text)
+    return videos, init
+
+
+def test_a_folder_of_videos_is_tracked_video_by_video_with_an_init_file(tmp_path, capsys):
+    videos, init = _video_folder(tmp_path, {"a.mp4": 6, "b clip.avi": 4},
+                                 "# initial boxes\na 5,10,20,20\n\nb clip.avi 6, 11, 18, 18  # by file name\n")
     out = tmp_path / "out"
     assert main(["track", str(videos), "--tracker", "kcf", "--init-file", str(init), "--out", str(out)]) == 0
     assert _lines(out / "a" / "boxes.txt")[0] == "5.0000,10.0000,20.0000,20.0000"
@@ -329,12 +336,7 @@ def test_a_folder_of_videos_is_tracked_video_by_video_with_an_init_file(tmp_path
 
 
 def test_a_folder_of_videos_needs_a_box_for_each(tmp_path, capsys):
-    videos = tmp_path / "videos"
-    videos.mkdir()
-    _write_video(videos / "a.mp4", 3)
-    _write_video(videos / "b.mp4", 3)
-    init = tmp_path / "init.txt"
-    init.write_text("a.mp4 5,10,20,20\n")
+    videos, init = _video_folder(tmp_path, {"a.mp4": 3, "b.mp4": 3}, "a.mp4 5,10,20,20\n")
     assert main(["track", str(videos), "--init-file", str(init), "--out", str(tmp_path / "o")]) == 2
     assert "has no box for video 'b.mp4'" in capsys.readouterr().err
     assert main(["track", str(videos), "--init", "1,1,5,5", "--out", str(tmp_path / "o")]) == 2

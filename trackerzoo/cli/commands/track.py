@@ -227,7 +227,8 @@ def track_job(
 ) -> Outcome:
     """Track one source into ``job.out_dir``; what was tracked is written even when it stops early."""
     reader = FrameReader(job.source)
-    frames = _StopAtBadFrame(reader.frames(args.start, args.end))
+    source_frames = reader.frames(args.start, args.end)
+    frames = _StopAtBadFrame(source_frames)
     box = job.box
     iterator: Iterable[np.ndarray] = frames
     if box is None and job.mask is None:  # draw the target on the first frame
@@ -257,6 +258,7 @@ def track_job(
                     break
     finally:
         files = recorder.finish()
+        source_frames.close()  # releases a video or camera now, not when collected
         reader.close()
         outcome.frames = recorder.frames_written
     if frames.error is not None and outcome.stop is None:
