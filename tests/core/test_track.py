@@ -25,6 +25,7 @@ from trackerzoo.cli.commands import track as track_command
 from trackerzoo.cli.main import main
 from trackerzoo.cli.outputs import OutputRecorder
 from trackerzoo.formats.results_io import write_text_atomic
+from trackerzoo.frames import FrameReader
 from trackerzoo.io import display, writers
 from trackerzoo.session import run_tracker
 
@@ -232,6 +233,13 @@ def test_track_reads_a_webcam_index(camera, tmp_path, capsys):
     assert len(camera) == 1 and camera[0].released
     assert len(_lines(out / "boxes.txt")) == 5  # six frames, the first skipped by --start 1
     assert _decoded_frames(out / "annotated.mp4") == 5
+
+
+def test_a_camera_source_is_opened_once_per_read(camera):
+    reader = FrameReader("0")
+    assert reader.kind == "camera" and len(reader) == 0 and reader.fps == 30.0
+    assert len(list(reader.frames())) == 6 and len(list(reader.frames(end=2))) == 2
+    assert len(camera) == 2 and all(c.released for c in camera)
 
 
 def test_track_video_reads_a_webcam_index(camera):
