@@ -424,6 +424,18 @@ def test_a_new_run_replaces_the_previous_runs_files(folder, tmp_path):
     assert (out / "notes.txt").read_text() == "mine"  # files that are not a run's are left alone
 
 
+def test_a_run_that_fails_before_its_first_frame_leaves_the_folder_as_it_was(folder, tmp_path, capsys):
+    out = tmp_path / "o"
+    assert main(["track", str(folder), "--tracker", "kcf", "--init", "5,10,20,20", "--end", "3",
+                 "--out", str(out)]) == 0
+    before = {path.name: path.read_bytes() for path in out.iterdir() if path.is_file()}
+    assert main(["track", str(folder), "--tracker", "kcf", "--init", "5,10,0,20", "--out", str(out)]) == 2
+    assert "w=0" in capsys.readouterr().err
+    assert {path.name: path.read_bytes() for path in out.iterdir() if path.is_file()} == before
+    assert main(["track", str(folder), "--init", "5,10,0,20", "--out", str(tmp_path / "never")]) == 2
+    assert not (tmp_path / "never").exists()
+
+
 def test_a_frame_that_does_not_decode_stops_the_run_keeping_the_frames_before(folder, tmp_path, capsys):
     (folder / "f4.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
     out = tmp_path / "o"

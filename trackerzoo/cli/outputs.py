@@ -11,9 +11,10 @@ and memory stays flat on long videos:
   recorder finishes, so the name always points at a complete video;
 * ``contact_sheet.png``: a few evenly spaced annotated frames.
 
-An output folder holds one run: the recorder first removes the files a previous run
-left under these names, so a video and its boxes always belong together. Other files
-in the folder are left alone.
+An output folder holds one run: on the first frame the recorder removes the files a
+previous run left under these names, so a video and its boxes always belong together;
+a run that fails before its first frame (a bad box, say) leaves the folder as it was.
+Other files in the folder are left alone.
 """
 
 from __future__ import annotations
@@ -81,8 +82,6 @@ class OutputRecorder:
         label: str = "",
     ) -> None:
         self.out_dir = Path(out_dir)
-        self.out_dir.mkdir(parents=True, exist_ok=True)
-        clear_previous_run(self.out_dir)
         self.fps = fps
         self.frame_names = frame_names
         self.first_index = first_index
@@ -100,6 +99,12 @@ class OutputRecorder:
         self._masks = 0
         self._finished = False
         self.paths = {kind: self.out_dir / f"{kind}.txt" for kind in ("boxes", "scores", "times")}
+        self._streams: dict[str, IO[str]] = {}
+
+    def _start(self) -> None:
+        """On the first frame (so a run that fails before it leaves the folder as it was): clear and open."""
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        clear_previous_run(self.out_dir)
         self._streams = {kind: path.open("w", encoding="utf-8") for kind, path in self.paths.items()}
 
     @property
@@ -112,6 +117,8 @@ class OutputRecorder:
         """Write one frame's results; returns the annotated RGB frame (for a window)."""
         if self._finished:
             raise ValueError(f"the run in {str(self.out_dir)!r} is already finished")
+        if not self._streams:
+            self._start()
         index = self.first_index + step.index
         prediction = step.prediction
         annotated = draw_prediction(step.frame, prediction, label=f"#{index} {prediction.score:.2f}")
@@ -182,6 +189,8 @@ class OutputRecorder:
                 sheet = contact_sheet(frames)
                 cv2.imwrite(str(self.out_dir / "contact_sheet.png"), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))
             self._sheet, self._last = [], None
+        if self.frames_written == 0:
+            return {}
         files = {"boxes": self.paths["boxes"], "scores": self.paths["scores"]}
         if self._masks:
             files["masks"] = self.out_dir / "masks"
