@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from trackerzoo.demo_data import DEMO_CLIP
-from trackerzoo.io.frames import open_frames
+from trackerzoo.frames import open_frames
 
 CROP_WIDTH, CROP_HEIGHT = 240, 180
 COLUMNS = 6

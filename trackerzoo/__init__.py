@@ -4,6 +4,9 @@
     tracker = trackerzoo.create("csrt")
     tracker.initialize(first_frame, box=(x, y, w, h))
     prediction = tracker.track(next_frame)   # .box, .score, .mask, .rotated_box
+
+    for prediction in trackerzoo.track_video("csrt", "video.mp4", box=(x, y, w, h)):
+        ...                                     # frames are read as RGB, not OpenCV's BGR
 """
 
 from trackerzoo.api import create, list_trackers
@@ -11,6 +14,7 @@ from trackerzoo.errors import DuplicateTrackerError, NotInitializedError, Tracke
 from trackerzoo.hookspecs import hookimpl
 from trackerzoo.prediction import Prediction
 from trackerzoo.registry import TrackerInfo
+from trackerzoo.session import track_video
 from trackerzoo.tracker import Tracker
 
 __version__ = "0.1.0"
@@ -26,4 +30,5 @@ __all__ = [
     "create",
     "hookimpl",
     "list_trackers",
+    "track_video",
 ]

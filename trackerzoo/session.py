@@ -1,7 +1,8 @@
 """The one tracking loop: one tracker over one frame source, timing the tracker alone.
 
 ``run_tracker`` is the loop every harness drives trackers through: ``trackerzoo track``
-and ``trackerzoo demo`` (via ``track_frames``), the OPE protocol (``run_ope``: the
+and ``trackerzoo demo`` (streaming each step to disk), ``track_video`` (the public
+iterator of predictions), the OPE protocol (``run_ope``: the
 evaluation runner and training's validation by tracking), the runner's VOT protocol, the
 benchmarks and the tests. It separates the time spent inside ``initialize``/``track``
 (what FPS reports) from decoding and drawing: frames are pulled from the source before
@@ -11,12 +12,16 @@ the clock starts.
 from __future__ import annotations
 
 import dataclasses
+import itertools
+import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import numpy as np
 
+from trackerzoo.api import create
+from trackerzoo.frames import FrameReader, camera_index, check_range
 from trackerzoo.geometry import mask_to_box
 from trackerzoo.prediction import Prediction
 from trackerzoo.tracker import Tracker
@@ -84,6 +89,51 @@ def run_tracker(
         prediction = tracker.track(frame)
         seconds = time.perf_counter() - start
         yield FrameResult(index, frame, prediction, seconds)
+
+
+def track_video(
+    tracker_or_name: Tracker | str | type[Tracker],
+    source: str | os.PathLike | int | Iterable[np.ndarray],
+    box: Any = None,
+    mask: np.ndarray | None = None,
+    *,
+    start: int = 0,
+    end: int | None = None,
+) -> Iterator[Prediction]:
+    """Track one target through a video, folder of images, glob, camera or iterable of frames.
+
+    ``tracker_or_name`` is a ``Tracker``, or a registered name or ``Tracker`` class built
+    with ``trackerzoo.create`` (default variant, weights and parameters). ``source`` is a video
+    file, a folder of images (natural name order), a glob such as ``"frames/*.jpg"``, a
+    camera index (``0``), or an iterable of **RGB** ``uint8`` ``(H, W, 3)`` frames. Frames
+    read from files or cameras are converted to RGB here; arrays straight from
+    ``cv2.imread``/``cv2.VideoCapture`` are BGR and must be converted by the caller
+    (``cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)``). ``box`` is the target's ``(x, y, w, h)``
+    in pixels and/or ``mask`` an ``(H, W)`` boolean array on frame ``start``; frames
+    ``start`` to ``end - 1`` are tracked (``end`` exclusive, ``None`` = to the end).
+
+    Yields one ``Prediction`` per frame, lazily: frame ``start`` first (the given target,
+    score 1.0), then the tracker's output for each later frame; frames are not kept.
+    Raises ``ValueError`` (before anything is read) for a bad range, a missing target or
+    a source that cannot be opened, and ``TrackerNotFoundError`` for an unknown name.
+    """
+    start, end = check_range(start, end)
+    if box is None and mask is None:
+        raise ValueError("track_video needs the target on its first frame: box=(x, y, w, h) and/or mask=")
+    if isinstance(source, (str, os.PathLike)) or camera_index(source) is not None:
+        frames: Iterable[np.ndarray] = FrameReader(source).frames(start, end)  # type: ignore[arg-type]
+    elif isinstance(source, Iterable) and not isinstance(source, (bytes, np.ndarray)):
+        frames = itertools.islice(source, start, end)
+    else:
+        raise ValueError(f"source must be a path, a glob, a camera index or an iterable of RGB frames, got {source!r}")
+    if isinstance(tracker_or_name, (str, type)):
+        tracker = create(tracker_or_name)
+    elif isinstance(tracker_or_name, Tracker):
+        tracker = tracker_or_name
+    else:
+        raise ValueError(f"tracker_or_name must be a Tracker, a Tracker class or a registered name, "
+                         f"got {tracker_or_name!r}")
+    return (step.prediction for step in run_tracker(tracker, frames, init_box=box, init_mask=mask))
 
 
 @dataclasses.dataclass

@@ -30,6 +30,7 @@ LAYERS: dict[str, str] = {
     "trackerzoo.validation": "base",
     "trackerzoo.device": "base",
     "trackerzoo.geometry": "base",
+    "trackerzoo.frames": "base",  # frame sources (video, images, glob, camera), shared by datasets and front
     "trackerzoo.nn": "blocks",
     "trackerzoo.patches": "blocks",
     "trackerzoo.labels": "blocks",

@@ -7,17 +7,41 @@ when ``--tracker`` is not given.
 
 from __future__ import annotations
 
+import argparse
 from typing import Any
 
 import trackerzoo
 from trackerzoo.errors import TrackerNotFoundError, WeightsNotFoundError
 
-DEFAULT_RULE = "the highest-ranked installed tracker with its weights present (see `trackerzoo list`)"
+# Put in a ``--tracker`` help text; ``DefaultTrackerHelpFormatter`` replaces it with the
+# installed trackers in rank order when (and only when) that help is printed.
+DEFAULT_TRACKER_HELP = "{default_tracker}"
 
 
 def ranked_tracker_names() -> list[str]:
     """Installed tracker names, highest ``rank`` first (ties by name)."""
     return [info.name for info in sorted(trackerzoo.list_trackers(), key=lambda info: (-info.rank, info.name))]
+
+
+def describe_default_tracker() -> str:
+    """The default tracker by name, e.g. ``cract (if its weights are present; else csrt, kcf, mil, by rank)``."""
+    names = ranked_tracker_names()
+    if not names:
+        return "none: no tracker is installed"
+    if len(names) == 1:
+        return f"{names[0]} (the only installed tracker)"
+    return f"{names[0]} (if its weights are present; else {', '.join(names[1:])}, by rank)"
+
+
+class DefaultTrackerHelpFormatter(argparse.HelpFormatter):
+    """Help formatter that names the default tracker where a help text holds ``DEFAULT_TRACKER_HELP``.
+
+    The plugins are only looked up when the help is printed, not each time the parser is built.
+    """
+
+    def _expand_help(self, action: argparse.Action) -> str:
+        text = super()._expand_help(action)
+        return text.replace(DEFAULT_TRACKER_HELP, describe_default_tracker()) if DEFAULT_TRACKER_HELP in text else text
 
 
 def create_default_or(forced: str | None, *, device: str = "auto", **kwargs: Any) -> tuple[str, trackerzoo.Tracker]:

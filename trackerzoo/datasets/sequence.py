@@ -21,12 +21,11 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 import cv2
 import numpy as np
 
+from trackerzoo.frames import VIDEO_SUFFIXES, read_image_rgb
+
 T = TypeVar("T")
 Lazy = T | Callable[[], T]
 PathLike = str | os.PathLike
-
-VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv"})
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm"})
 
 
 @runtime_checkable
@@ -36,14 +35,6 @@ class FrameSource(Protocol):
     def __len__(self) -> int: ...
 
     def read(self, index: int) -> np.ndarray: ...
-
-
-def read_image_rgb(path: PathLike) -> np.ndarray:
-    """Decode one image file to RGB uint8 (grey images are expanded to three channels)."""
-    image = cv2.imread(os.fspath(path), cv2.IMREAD_COLOR)
-    if image is None:
-        raise FileNotFoundError(f"cannot read image file {os.fspath(path)!r}")
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
 class ImageFileFrames:

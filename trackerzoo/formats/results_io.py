@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 import os
 import re
-import tempfile
+import secrets
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -36,16 +36,29 @@ from trackerzoo.formats.regions import Region, format_region, parse_region
 _SEPARATORS = re.compile(r"[,\s]+")
 
 
+def _create_temporary(target: Path) -> tuple[int, str]:
+    """A new ``.<name>.<random>.tmp`` beside ``target``, opened for writing with mode ``0o666 & ~umask``."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        temporary = os.path.join(target.parent, f".{target.name}.{secrets.token_hex(6)}.tmp")
+        try:
+            return os.open(temporary, flags, 0o666), temporary
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"could not create a temporary file beside {os.fspath(target)!r}")
+
+
 def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
     """Write ``data`` to ``path`` so that readers see either the old file or the new one.
 
     The bytes go to a hidden ``.<name>.*.tmp`` file beside the target (flushed to disk),
     which is then renamed over it; an interrupted write leaves only that temporary,
-    which ``trackerzoo eval`` removes on its next run.
+    which ``trackerzoo eval`` removes on its next run. The file gets the permissions of
+    any newly created file (``0o666`` less the process umask), not ``mkstemp``'s ``0o600``.
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    handle, temporary = _create_temporary(target)
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)

@@ -10,7 +10,7 @@ from trackerzoo_cract.online.sampling import distractor_boxes, negative_boxes, p
 
 import trackerzoo
 from trackerzoo.demo_data import DEMO_CLIP, DEMO_INIT_BOX
-from trackerzoo.io.frames import open_frames
+from trackerzoo.frames import open_frames
 from trackerzoo.learners import gauss_newton_fit
 
 

@@ -8,25 +8,16 @@ names. Every malformed annotation raises a ValueError naming the file and line.
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 
 import numpy as np
 
-from trackerzoo.datasets.sequence import IMAGE_SUFFIXES
 from trackerzoo.formats.results_io import parse_number_line, read_box_file
+from trackerzoo.frames import frame_files, natural_key
 
 __all__ = ["boxes_for_frames", "frame_files", "image_size_of", "natural_key",
            "read_box_file", "read_flags", "read_index_png", "read_list",
            "read_properties", "require_dir", "require_file"]
-
-_DIGITS = re.compile(r"(\d+)")
-
-
-def natural_key(name: str) -> list[object]:
-    """Sort ``2.jpg`` before ``10.jpg`` (TrackingNet numbers frames without padding)."""
-    return [int(part) if part.isdigit() else part for part in _DIGITS.split(name)]
-
 
 def boxes_for_frames(given: np.ndarray, length: int, source: str) -> np.ndarray:
     """Boxes for ``length`` frames from a box file that annotates all of them or only the first.
@@ -41,16 +32,6 @@ def boxes_for_frames(given: np.ndarray, length: int, source: str) -> np.ndarray:
         padded[0] = given[0]
         return padded
     raise ValueError(f"box file {source!r} has {len(given)} boxes for {length} frames")
-
-
-def frame_files(folder: str | os.PathLike) -> list[Path]:
-    """Image files of a folder in natural name order."""
-    path = Path(folder)
-    if not path.is_dir():
-        raise FileNotFoundError(f"frame folder {os.fspath(folder)!r} does not exist")
-    names = [entry.name for entry in os.scandir(path)
-             if entry.is_file() and Path(entry.name).suffix.lower() in IMAGE_SUFFIXES]
-    return [path / name for name in sorted(names, key=natural_key)]
 
 
 def require_dir(path: str | os.PathLike, what: str) -> Path:
