@@ -23,7 +23,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=("Speak the TraX protocol on standard input/output so that `vot evaluate` runs the "
                      f"tracker (needs the {TRAX_PACKAGE!r} package). Started by the VOT toolkit from a "
                      "trackers.ini entry with protocol=trax; see README."))
-    parser.add_argument("--tracker", required=True, help="tracker name (see `trackerzoo list`)")
+    parser.add_argument("--tracker", required=True,
+                        help="tracker name (see `trackerzoo list`), or module:Class of a Tracker subclass")
     parser.add_argument("--variant", default=None, help="tracker variant (default: the tracker's default variant)")
     parser.add_argument("--weights", default="default",
                         help="'default' (the variant's shipped file), a safetensors path, or 'none'")
