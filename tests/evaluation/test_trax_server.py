@@ -19,15 +19,15 @@ import pytest
 import trackerzoo
 from trackerzoo import Prediction, Tracker
 from trackerzoo.cli.main import main as trackerzoo_main
-from trackerzoo.evaluation import trax_server
-from trackerzoo.evaluation.trax_server import (
+from trackerzoo.formats.regions import INITIALIZATION, Mask, Polygon, Rectangle
+from trackerzoo.io import trax_server
+from trackerzoo.io.trax_server import (
     TraxSession,
     import_trax,
     initial_target,
     prediction_region,
     region_from_trax,
 )
-from trackerzoo.formats.regions import INITIALIZATION, Mask, Polygon, Rectangle
 
 FRAME_SIZE = (40, 30)  # width, height
 

@@ -14,7 +14,7 @@ import sys
 
 import trackerzoo
 from trackerzoo.cli.options import parse_overrides
-from trackerzoo.evaluation.trax_server import REPORT_MODES, TRAX_PACKAGE, import_trax, serve
+from trackerzoo.io.trax_server import REPORT_MODES, TRAX_PACKAGE, import_trax, serve
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
