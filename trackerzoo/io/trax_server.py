@@ -138,7 +138,7 @@ def region_from_trax(region: Any) -> Region:
 
 
 def region_to_trax(region: Region, trax: ModuleType) -> Any:
-    """The ``trax.region`` object of a rectangle or mask region (``trax`` is the module)."""
+    """The ``trax.region`` object of a rectangle, polygon or mask (``trax`` is the module); ValueError otherwise."""
     if isinstance(region, Rectangle):
         return trax.Rectangle.create(region.x, region.y, region.w, region.h)
     if isinstance(region, Mask):
