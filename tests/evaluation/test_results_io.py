@@ -66,3 +66,34 @@ def test_times_round_trip(tmp_path: Path) -> None:
     path = tmp_path / "t.value"
     results_io.write_times(path, [0.5, 0.25])
     np.testing.assert_allclose(results_io.read_times(path), [0.5, 0.25])
+
+
+def test_vot_toolkit_binary_trajectories_read_back(tmp_path: Path) -> None:
+    """Runs vot-toolkit 0.9 writes as ``.bin`` (its default) read as the same regions as its text."""
+    io_module = pytest.importorskip("vot.region.io", reason="vot-toolkit is not installed")
+    from vot.region import Special as VotSpecial
+    from vot.region.shapes import Mask as VotMask
+    from vot.region.shapes import Polygon as VotPolygon
+    from vot.region.shapes import Rectangle as VotRectangle
+
+    patch = np.ones((300, 300), dtype=np.uint8)
+    patch[0, :5] = 0  # 89995 ones: the binary format splits runs over 65025 with a zero-length run
+    written = [VotSpecial(1), VotRectangle(1.5, 2.0, 30.25, 4.0), VotPolygon([(0, 0), (4, 0.5), (4, 4)]),
+               VotMask(patch, (7, -2), optimize=False), VotSpecial(2)]
+    binary, text = tmp_path / "s" / "s_00000003.bin", tmp_path / "text.txt"
+    binary.parent.mkdir()
+    io_module.write_trajectory(str(binary), written)
+    io_module.write_trajectory(str(text), written)
+    assert results_io.find_vot_result(tmp_path, "s", 3) == binary
+    assert results_io.read_vot_result(binary) == results_io.read_region_file(text)
+    assert len(results_io.read_vot_result(binary)) == 5
+
+    binary.write_bytes(binary.read_bytes()[:-3])
+    with pytest.raises(ValueError, match=r"s_00000003\.bin' ends at byte"):
+        results_io.read_vot_binary_trajectory(binary)
+    binary.write_bytes(b"\x01\x00\x01\x00\x00\x00\x09")
+    with pytest.raises(ValueError, match="unsupported region type 9 at byte 6"):
+        results_io.read_vot_binary_trajectory(binary)
+    text.rename(binary.with_suffix(".txt"))
+    assert results_io.find_vot_result(tmp_path, "s", 3) == binary.with_suffix(".txt")  # text first, as the toolkit
+    assert results_io.find_vot_result(tmp_path, "s", 4) is None

@@ -9,7 +9,8 @@ Protocols and where they look for results (see ``results_io`` for the formats):
 * ``ope``    -- OTB, LaSOT, UAV123, NfS, TrackingNet, plain: ``<results>/<seq>.txt``
   (or the GOT-10k layout ``<seq>/<seq>_001.txt``; the first repetition is used);
 * ``got10k`` -- ``<seq>.txt`` or ``<seq>/<seq>_NNN.txt`` (all repetitions pooled);
-* ``vot``    -- ``<results>/<seq>/<seq>_<anchor:08d>.txt`` region lines per run;
+* ``vot``    -- ``<results>/<seq>/<seq>_<anchor:08d>.txt`` region lines per run, or
+  the ``.bin`` file vot-toolkit 0.9 writes there by default;
 * ``davis``  -- DAVIS, YouTube-VOS: ``<results>/<video>/<frame>.png`` index PNGs in
   the DAVIS submission format, or ``<results>/<seq>.txt`` region lines (``m...``
   masks, rectangles or polygons) rasterised to the frame.
@@ -31,8 +32,10 @@ from trackerzoo.evaluation.vot import VOTTruth, evaluate_vot, sequence_anchor_ru
 from trackerzoo.formats.regions import rasterize
 from trackerzoo.formats.results_io import (
     find_box_results,
+    find_vot_result,
     read_box_file,
     read_region_file,
+    read_vot_result,
     vot_result_path,
 )
 
@@ -102,10 +105,12 @@ def score_vot(dataset: Dataset, results_dir: Path) -> dict[str, Any]:
         truth[sequence.name] = VOTTruth(list(sequence.regions), sequence.image_size, runs)
         predictions[sequence.name] = {}
         for run in runs:
-            path = vot_result_path(results_dir, sequence.name, run.start)
-            if not path.is_file():
-                raise FileNotFoundError(f"no result for {sequence.name!r} anchor {run.start}: {os.fspath(path)!r}")
-            predictions[sequence.name][run.start] = read_region_file(path)
+            path = find_vot_result(results_dir, sequence.name, run.start)
+            if path is None:
+                expected = vot_result_path(results_dir, sequence.name, run.start)
+                raise FileNotFoundError(f"no result for {sequence.name!r} anchor {run.start}: "
+                                        f"{os.fspath(expected)!r} (or .bin)")
+            predictions[sequence.name][run.start] = read_vot_result(path)
     result = evaluate_vot(truth, predictions)
     return {"protocol": "vot", **result.summary(), "eao_curve": result.eao_curve.tolist(),
             "per_sequence": result.per_sequence}

@@ -13,6 +13,9 @@ the GOT-10k toolkit or the VOT toolkit can be scored here and ours there:
   tracker and experiment; per-frame times go next to it in ``..._time.value``. Like
   vot-toolkit, write ``1`` (the initialisation marker) as the first line of each run:
   the toolkit then scores that frame with overlap 0 in the accuracy, and so do we.
+  vot-toolkit 0.9 writes the same runs as binary ``<seq>_<anchor:08d>.bin`` files
+  unless ``VOT_RESULTS_BINARY=0``; ``read_vot_binary_trajectory`` reads those, and
+  ``find_vot_result`` takes the ``.txt`` file first, as the toolkit does.
 * times: one number (seconds) per line.
 
 Every write is atomic (temporary file in the same folder, then ``os.replace``) so an
@@ -26,12 +29,22 @@ import math
 import os
 import re
 import secrets
+import struct
 from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 
-from trackerzoo.formats.regions import Region, format_region, parse_region
+from trackerzoo.formats.regions import (
+    Mask,
+    Polygon,
+    Rectangle,
+    Region,
+    Special,
+    format_region,
+    parse_region,
+    rle_decode,
+)
 
 _SEPARATORS = re.compile(r"[,\s]+")
 
@@ -143,6 +156,57 @@ def write_region_file(path: str | os.PathLike, regions: Iterable[Region]) -> Non
     write_text_atomic(path, "".join(format_region(region) + "\n" for region in regions))
 
 
+def read_vot_binary_trajectory(path: str | os.PathLike) -> list[Region]:
+    """Regions of a vot-toolkit binary trajectory file (``.bin``, vot-toolkit 0.9).
+
+    Little-endian layout: a header ``int16 version, uint32 count``, then per region a
+    ``uint8`` type and its payload: 0 special (``uint32`` code), 1 rectangle (4
+    ``float32`` x, y, w, h), 2 polygon (``uint16`` n, then 2n ``float32``), 3 mask
+    (``int16`` x0, y0, ``uint16`` w, h, n, then n ``uint16`` runs in the row-major,
+    zeros-first RLE of the text format). Raises ``FileNotFoundError`` for a missing
+    file and ``ValueError`` naming the file and byte offset for a truncated or unknown
+    record (including type 4, points, which no VOT box/mask stack produces).
+    """
+    source = Path(path)
+    if not source.is_file():
+        raise FileNotFoundError(f"trajectory file {os.fspath(path)!r} does not exist")
+    data = source.read_bytes()
+    offset = 0
+
+    def take(layout: str) -> tuple:
+        nonlocal offset
+        size = struct.calcsize(layout)
+        if offset + size > len(data):
+            raise ValueError(f"{os.fspath(path)!r} ends at byte {len(data)} inside a record "
+                             f"(needs {size} bytes at {offset})")
+        values = struct.unpack_from(layout, data, offset)
+        offset += size
+        return values
+
+    _version, count = take("<hI")
+    regions: list[Region] = []
+    for _ in range(count):
+        start = offset
+        (kind,) = take("<B")
+        if kind == 0:
+            regions.append(Special(take("<I")[0]))
+        elif kind == 1:
+            x, y, w, h = take("<4f")
+            regions.append(Rectangle(x, y, w, h))
+        elif kind == 2:
+            (points,) = take("<H")
+            values = np.asarray(take(f"<{2 * points}f"), dtype=np.float64)
+            regions.append(Polygon(values.reshape(-1, 2)))
+        elif kind == 3:
+            x0, y0, width, height, runs = take("<hhHHH")
+            regions.append(Mask(rle_decode(take(f"<{runs}H"), width, height), (x0, y0)))
+        else:
+            raise ValueError(f"unsupported region type {kind} at byte {start} of {os.fspath(path)!r}")
+    if offset != len(data):
+        raise ValueError(f"{os.fspath(path)!r} has {len(data) - offset} bytes after its {count} regions")
+    return regions
+
+
 def read_times(path: str | os.PathLike) -> np.ndarray:
     """Per-frame times in seconds (one per line); blank lines are NaN."""
     source = Path(path)
@@ -194,6 +258,22 @@ def vot_run_name(sequence: str, anchor: int) -> str:
 def vot_result_path(results_dir: str | os.PathLike, sequence: str, anchor: int) -> Path:
     """``<results>/<seq>/<seq>_<anchor:08d>.txt`` as vot-toolkit stores a multistart run."""
     return Path(results_dir) / sequence / f"{vot_run_name(sequence, anchor)}.txt"
+
+
+def find_vot_result(results_dir: str | os.PathLike, sequence: str, anchor: int) -> Path | None:
+    """The run file of ``sequence``/``anchor``: ``.txt`` when present, else ``.bin``, else None."""
+    text = vot_result_path(results_dir, sequence, anchor)
+    if text.is_file():
+        return text
+    binary = text.with_suffix(".bin")
+    return binary if binary.is_file() else None
+
+
+def read_vot_result(path: str | os.PathLike) -> list[Region]:
+    """Regions of a VOT run file, text (``.txt``) or vot-toolkit binary (``.bin``)."""
+    if Path(path).suffix == ".bin":
+        return read_vot_binary_trajectory(path)
+    return read_region_file(path)
 
 
 def vot_time_path(results_dir: str | os.PathLike, sequence: str, anchor: int) -> Path:
