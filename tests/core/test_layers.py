@@ -28,6 +28,7 @@ LAYERS: dict[str, str] = {
     "trackerzoo.errors": "base",
     "trackerzoo.prediction": "base",
     "trackerzoo.validation": "base",
+    "trackerzoo.params": "base",
     "trackerzoo.device": "base",
     "trackerzoo.geometry": "base",
     "trackerzoo.nn": "blocks",
