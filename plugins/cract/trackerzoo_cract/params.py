@@ -60,8 +60,9 @@ class CractParams:
     align_features: bool = param(True, help="classify the aligned proposal features (False: unaligned)")
     # Online discriminator (paper, section 3.4; optimiser settings from ATOM, notes section 2).
     update_interval: int = param(10, low=1, high=100000, help="K: frames between online updates")
-    init_positives: int = param(200, low=1, high=100000, help="positive samples of the first-frame fit")
-    init_negatives: int = param(1000, low=1, high=100000, help="negative samples of the first-frame fit")
+    # At least one sample of each kind per first-frame view (up to 5: image, flip, 3 blurs).
+    init_positives: int = param(200, low=5, high=100000, help="positive samples of the first-frame fit")
+    init_negatives: int = param(1000, low=5, high=100000, help="negative samples of the first-frame fit")
     # Side of the first-frame sampling region, in search regions. MDNet draws half of its
     # first-frame negatives from the whole image, so that the other objects of the scene
     # (the distractors the target will later meet) are known as background from the
@@ -84,8 +85,9 @@ class CractParams:
                                            help="first-frame negatives drawn on the RPN's distractor proposals")
     update_positives: int = param(50, low=1, high=100000, help="positive samples per online update")
     update_negatives: int = param(200, low=1, high=100000, help="negative samples per online update")
-    # sampled box counts as positive above this IoU (MDNet rule) ... and as negative below the other
-    positive_iou: float = param(0.7, low=0.0, high=1.0, low_open=True, high_open=True,
+    # sampled box counts as positive above this IoU (MDNet rule) ... and as negative below the other.
+    # Above 0.9 the jittered positives (sampling.py) almost never qualify: 0.99 ran out of draws.
+    positive_iou: float = param(0.7, low=0.0, high=0.9, low_open=True,
                                 help="IoU with the target above which a sampled box is a positive")
     negative_iou: float = param(0.3, low=0.0, high=1.0, low_open=True, high_open=True,
                                 help="IoU with the target below which a sampled box is a negative")
