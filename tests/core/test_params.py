@@ -113,7 +113,7 @@ def test_a_value_outside_the_declared_range_is_refused_with_the_range(name, fiel
         ("csrt", {"number_of_scales": -3}, r"number_of_scales=-3 .*\[1, 100\]"),
         ("csrt", {"number_of_scales": 2.5}, r"number_of_scales=2\.5 .*integer"),
         ("mil", {"num_features": 0}, r"num_features=0 .*\[250, 5000\]"),
-        ("mil", {"init_positive_radius": 0.0}, r"init_positive_radius=0\.0 .*\(0, 20\]"),
+        ("mil", {"init_positive_radius": 0.0}, r"init_positive_radius=0\.0 .*\(0, 10\]"),
         ("kcf", {"sigma": 0.0}, r"sigma=0\.0 .*\(0, 10\]"),
         ("csrt", {"use_hog": 1}, r"use_hog=1 .*true or false"),
     ],

@@ -66,7 +66,7 @@ class MilParams:
 
     search_window_size: float | None = param(None, low=3.0, high=500.0,
                                              help="radius searched for the target each frame, pixels (default 25)")
-    init_positive_radius: float | None = param(None, low=0.0, high=20.0, low_open=True,
+    init_positive_radius: float | None = param(None, low=0.0, high=10.0, low_open=True,
                                                help="radius of the first frame's positive samples, pixels (default 3)")
     num_features: int | None = param(None, low=250, high=5000, help="Haar features in the pool (OpenCV default: 250)")
 
@@ -251,7 +251,8 @@ class MilTracker(OpenCVTracker):
     def box_limits(self) -> BoxLimits:
         # Boxes with a side under 5 px hang OpenCV's Haar feature generation (4x4, 2x8,
         # 1xN never return); the first frame's positive and negative samples need the
-        # box to move by the positive radius plus 2 px inside the frame.
+        # box to move by the positive radius plus 2 px inside the frame (measured for radii
+        # up to 10, the declared limit; at 20 the negatives ran out even with a 22 px margin).
         radius = self.params.init_positive_radius
         radius = _MIL_DEFAULT_RADIUS if radius is None else radius
         return BoxLimits(min_side=5, margin=math.ceil(radius) + 2)
