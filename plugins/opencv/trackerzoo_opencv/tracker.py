@@ -185,9 +185,7 @@ class OpenCVTracker(Tracker):
         limits = self.box_limits()
         limits.check_frame(name, width, height)
         rect = fit_rect(box, width, height, limits)
-        plain = (round(box[0]), round(box[1]), round(box[0] + box[2]) - round(box[0]),
-                 round(box[1] + box[3]) - round(box[1]))
-        if rect[2:] != plain[2:]:
+        if rect != fit_rect(box, width, height, BoxLimits()):  # more than rounding and clipping to the frame
             warnings.warn(
                 f"{name}: box {tuple(box)} was changed to the rectangle {rect} that OpenCV can track in this "
                 f"{width}x{height} frame ({limits})",
