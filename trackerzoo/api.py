@@ -7,6 +7,7 @@ import importlib
 from typing import Any
 
 from trackerzoo.device import resolve_device
+from trackerzoo.params import validate_params
 from trackerzoo.registry import TrackerInfo, default_registry
 from trackerzoo.tracker import Tracker
 
@@ -18,13 +19,23 @@ def list_trackers() -> list[TrackerInfo]:
 
 
 def build_params(params_type: type, overrides: dict[str, Any], tracker_name: str) -> Any:
-    """Instantiate a tracker's parameter dataclass with ``overrides``, rejecting unknown names."""
+    """Instantiate a tracker's parameter dataclass with ``overrides`` and check every declared field.
+
+    Raises ``ValueError`` for an unknown name (listing the valid ones) and for a value
+    outside its declaration (``trackerzoo.params``: type, NaN/inf, range, choices,
+    relations), naming the parameter, the value and what is valid.
+    """
     valid = [field.name for field in dataclasses.fields(params_type)] if dataclasses.is_dataclass(params_type) else []
     unknown = sorted(set(overrides) - set(valid))
     if unknown:
         listing = ", ".join(valid) if valid else "(this tracker takes no parameters)"
         raise ValueError(f"unknown parameter(s) {unknown} for tracker {tracker_name!r}; valid parameters: {listing}")
-    return params_type(**overrides)
+    try:
+        params = params_type(**overrides)
+    except TypeError as exc:  # a hand-written __post_init__ doing arithmetic on a bad value
+        raise ValueError(f"tracker {tracker_name!r}: bad parameter value(s) {overrides!r}: {exc}") from None
+    validate_params(params, tracker_name)
+    return params
 
 
 def tracker_class(spec: str | type) -> type[Tracker]:

@@ -18,6 +18,7 @@ import torch
 from trackerzoo import validation
 from trackerzoo.errors import NotInitializedError
 from trackerzoo.geometry import mask_to_box
+from trackerzoo.params import validate_params
 from trackerzoo.prediction import Prediction
 
 
@@ -30,7 +31,9 @@ class Tracker(abc.ABC):
     """Base class of all trackers.
 
     Subclasses set ``Params`` (a dataclass of hyper-parameters, overridable through
-    ``trackerzoo.create(name, **params)``), ``outputs`` (``{"box"}`` or
+    ``trackerzoo.create(name, **params)``; declare each field with
+    ``trackerzoo.params.param`` so that it is checked here and listed by
+    ``trackerzoo list --params``), ``outputs`` (``{"box"}`` or
     ``{"box", "mask"}``) and implement ``_initialize`` and ``_track``.
     """
 
@@ -48,6 +51,7 @@ class Tracker(abc.ABC):
         device: torch.device | str = "cpu",
     ) -> None:
         self.params = params if params is not None else self.Params()
+        validate_params(self.params, type(self).__name__)
         self.variant = variant
         self.weights = weights
         self.device = torch.device(device)

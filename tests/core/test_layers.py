@@ -28,6 +28,7 @@ LAYERS: dict[str, str] = {
     "trackerzoo.errors": "base",
     "trackerzoo.prediction": "base",
     "trackerzoo.validation": "base",
+    "trackerzoo.params": "base",
     "trackerzoo.device": "base",
     "trackerzoo.geometry": "base",
     "trackerzoo.frames": "base",  # frame sources (video, images, glob, camera), shared by datasets and front

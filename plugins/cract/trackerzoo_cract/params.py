@@ -11,73 +11,116 @@ from __future__ import annotations
 
 import dataclasses
 import typing
+from typing import ClassVar
 
+from trackerzoo.params import Relation, param, validate_params
 from trackerzoo.training.config import convert_value
-from trackerzoo_cract.online.augmentation import parse_views
+from trackerzoo_cract.online.augmentation import VIEW_NAMES, parse_views
+
+
+def _check_views(text: str) -> None:
+    parse_views(text)  # raises ValueError naming an unknown view
 
 
 @dataclasses.dataclass
 class CractParams:
-    """Inference settings; sources in the comments (paper = CRACT, notes = SiamRPN++ code)."""
+    """Inference settings; sources in the comments (paper = CRACT, notes = SiamRPN++ code).
+
+    Every field is declared with ``trackerzoo.params.param`` (type, default, valid range,
+    meaning) and checked, with the ``relations`` below, when the dataclass is built:
+    ``trackerzoo list --params cract`` prints the table.
+    """
 
     # Search region (SiamRPN++): exemplar 127, search 255, context margin 0.5 * (w + h).
-    template_size: int = 127
-    search_size: int = 255
-    context_amount: float = 0.5
+    template_size: int = param(127, low=64, high=511, help="side of the exemplar crop z, pixels")
+    search_size: int = param(255, low=96, high=1023, help="side of the search crop x, pixels")
+    context_amount: float = param(0.5, low=0.0, high=2.0,
+                                  help="context margin added to the target, as a fraction of w + h")
     # Proposal stage: N = 10 proposals after NMS (paper).
-    num_proposals: int = 10
-    pre_nms_top_k: int = 60  # our choice: anchors kept before NMS
-    nms_iou: float = 0.6  # our choice: the paper does not give the NMS threshold
-    proposal_window_influence: float = 0.0  # cosine window when picking the N proposals (README: none)
+    num_proposals: int = param(10, low=1, high=1000, help="N: proposals kept after NMS and refined by CRAC")
+    # our choice: anchors kept before NMS
+    pre_nms_top_k: int = param(60, low=1, high=100000, help="anchors ranked by the RPN kept before NMS")
+    # our choice: the paper does not give the NMS threshold
+    nms_iou: float = param(0.6, low=0.0, high=1.0, low_open=True, help="IoU above which NMS drops a proposal")
+    # cosine window when picking the N proposals (README: none)
+    proposal_window_influence: float = param(0.0, low=0.0, high=1.0,
+                                             help="weight of the cosine window when picking the N proposals")
     # SiamRPN++ penalties and smoothing (notes, section 2).
-    penalty_k: float = 0.05
-    window_influence: float = 0.42
-    lr: float = 0.38
-    min_target_size: float = 10.0  # pixels; keeps the box from collapsing
+    penalty_k: float = param(0.05, low=0.0, high=10.0, help="strength of the size/aspect change penalty")
+    window_influence: float = param(0.42, low=0.0, high=1.0, help="weight of the cosine window in the final ranking")
+    lr: float = param(0.38, low=0.0, high=1.0, help="rate at which the box size follows the chosen proposal")
+    # pixels; keeps the box from collapsing
+    min_target_size: float = param(10.0, low=1.0, high=10000.0, help="smallest box side tracked, pixels")
     # Score fusion (paper, Eqs. 9 and 10).
-    alpha: float = 0.4
-    beta: float = 0.8
-    use_discriminator: bool = True  # ablation switch: False scores proposals by the identifier only
-    align_features: bool = True  # ablation switch: False classifies the unaligned proposal features
+    alpha: float = param(0.4, low=0.0, high=1.0, help="alpha of Eq. 9: identifier weight against the discriminator")
+    beta: float = param(0.8, low=0.0, high=1.0, help="beta of Eq. 10: classification weight against the RPN score")
+    # ablation switch: False scores proposals by the identifier only
+    use_discriminator: bool = param(True, help="use the online discriminator (False: identifier only)")
+    # ablation switch: False classifies the unaligned proposal features
+    align_features: bool = param(True, help="classify the aligned proposal features (False: unaligned)")
     # Online discriminator (paper, section 3.4; optimiser settings from ATOM, notes section 2).
-    update_interval: int = 10  # K
-    init_positives: int = 200
-    init_negatives: int = 1000
+    update_interval: int = param(10, low=1, high=100000, help="K: frames between online updates")
+    # At least one sample of each kind per first-frame view (up to 5: image, flip, 3 blurs).
+    init_positives: int = param(200, low=5, high=100000, help="positive samples of the first-frame fit")
+    init_negatives: int = param(1000, low=5, high=100000, help="negative samples of the first-frame fit")
     # Side of the first-frame sampling region, in search regions. MDNet draws half of its
     # first-frame negatives from the whole image, so that the other objects of the scene
     # (the distractors the target will later meet) are known as background from the
     # start; 1.0 restricts the negatives to the search region.
-    init_region_factor: float = 2.0
+    init_region_factor: float = param(2.0, low=1.0, high=4.0,
+                                      help="side of the first-frame sampling region, in search regions")
     # Augmented copies of the first-frame region that share the first fit's samples
     # (ATOM): comma-separated from "flip" (mirror image) and "blur" (three Gaussian blurs).
     # Off: "flip,blur" scored zoo-synth-val AUC 0.517 against 0.526 without (stage-2 weights).
-    init_augmentations: str = ""
+    init_augmentations: str = param("", check=_check_views,
+                                    valid="comma-separated subset of " + ", ".join(VIEW_NAMES) + " (or empty)",
+                                    help="augmented first-frame views sharing the first fit's samples")
     # First-frame hard negatives (paper: hard negative mining "by increasing the number of
     # similar distractors in negative samples", given for the updates): up to this many of
     # the 1000 first-frame negatives are jittered copies of the RPN's distractor proposals
     # in the first-frame region (never more than half of them: the rest stay random
     # background boxes). Off: 250 scored zoo-synth-val AUC 0.515 against 0.526 without
     # (stage-2 weights).
-    init_distractor_negatives: int = 0
-    update_positives: int = 50
-    update_negatives: int = 200
-    positive_iou: float = 0.7  # sampled box counts as positive above this IoU (MDNet rule)
-    negative_iou: float = 0.3  # ... and as negative below this one
-    hard_negative_pool: int = 4  # candidate negatives drawn per kept negative for hard mining
+    init_distractor_negatives: int = param(0, low=0, high=100000,
+                                           help="first-frame negatives drawn on the RPN's distractor proposals")
+    update_positives: int = param(50, low=1, high=100000, help="positive samples per online update")
+    update_negatives: int = param(200, low=1, high=100000, help="negative samples per online update")
+    # sampled box counts as positive above this IoU (MDNet rule) ... and as negative below the other.
+    # Above 0.9 the jittered positives (sampling.py) almost never qualify: 0.99 ran out of draws.
+    positive_iou: float = param(0.7, low=0.0, high=0.9, low_open=True,
+                                help="IoU with the target above which a sampled box is a positive")
+    negative_iou: float = param(0.3, low=0.0, high=1.0, low_open=True, high_open=True,
+                                help="IoU with the target below which a sampled box is a negative")
+    hard_negative_pool: int = param(4, low=1, high=100,
+                                    help="candidate negatives drawn per kept negative (hard mining)")
     # lambda of Eq. 8 for the fc layers. ATOM's 0.1 regularises a filter whose data term sums
     # over a whole score map (~300 residuals per sample); D has one residual per sample, and
     # with 0.1 its first-frame fit collapsed to the trivial all-zero scorer (positives scored
     # below the negatives). 0.01 separates held-out first-frame samples (0.93 vs 0.02, stage-2 weights).
-    discriminator_reg: float = 0.01
-    discriminator_conv_reg: float = 1e-4  # ... for the conv layer (ATOM projection regularisation)
-    init_gauss_newton_iters: int = 6
-    init_cg_iters: int = 10
-    update_cg_iters: int = 5
-    long_term_frames: int = 100  # positives kept this many frames (MDNet long-term memory)
-    short_term_frames: int = 20  # negatives kept this many frames (MDNet short-term memory)
-    confident_score: float = 0.5  # collect samples only when the fused score s~ reaches this
-    seed: int = 0  # random source of the online sampling (deterministic tracking)
-    ops_backend: str = "auto"  # backend of trackerzoo.ops: "auto", "torch", "cpu" or "cuda"
+    discriminator_reg: float = param(0.01, low=0.0, high=100.0, low_open=True,
+                                     help="lambda of Eq. 8 for the discriminator's fc layers")
+    # ... for the conv layer (ATOM projection regularisation)
+    discriminator_conv_reg: float = param(1e-4, low=0.0, high=100.0, low_open=True,
+                                          help="regularisation of the discriminator's conv layer")
+    init_gauss_newton_iters: int = param(6, low=1, high=100, help="Gauss-Newton steps of the first-frame fit")
+    init_cg_iters: int = param(10, low=1, high=1000, help="conjugate-gradient steps per Gauss-Newton step (first fit)")
+    update_cg_iters: int = param(5, low=1, high=1000, help="conjugate-gradient steps per online update")
+    # positives kept this many frames (MDNet long-term memory)
+    long_term_frames: int = param(100, low=1, high=1000000, help="frames a positive sample is kept (long-term)")
+    # negatives kept this many frames (MDNet short-term memory)
+    short_term_frames: int = param(20, low=1, high=1000000, help="frames a negative sample is kept (short-term)")
+    # collect samples only when the fused score s~ reaches this
+    confident_score: float = param(0.5, low=0.0, high=1.0, help="fused score from which a frame's samples are kept")
+    # random source of the online sampling (deterministic tracking)
+    seed: int = param(0, low=0, high=2**63 - 1, help="seed of the tracker's own random generator")
+    # backend of trackerzoo.ops: "auto", "torch", "cpu" or "cuda"
+    ops_backend: str = param("auto", choices=("auto", "torch", "cpu", "cuda"), help="backend of trackerzoo.ops")
+
+    relations: ClassVar[tuple[Relation, ...]] = (
+        Relation("search_size > template_size", lambda p: p.search_size > p.template_size),
+        Relation("positive_iou > negative_iou", lambda p: p.positive_iou > p.negative_iou),
+        Relation("pre_nms_top_k >= num_proposals", lambda p: p.pre_nms_top_k >= p.num_proposals),
+    )
 
     def __post_init__(self) -> None:
         # Values typed on a command line arrive as text ("false", "0.3"): convert them to
@@ -87,28 +130,7 @@ class CractParams:
             value = getattr(self, field.name)
             if hints[field.name] is not str and isinstance(value, str):
                 setattr(self, field.name, convert_value(field.name, value, hints[field.name]))
-            elif hints[field.name] is bool and not isinstance(value, bool):
-                raise ValueError(f"{field.name} must be true or false, got {value!r}")
-        for name in ("alpha", "beta", "window_influence", "proposal_window_influence", "lr", "positive_iou",
-                     "negative_iou", "nms_iou"):
-            value = getattr(self, name)
-            if not 0.0 <= value <= 1.0:
-                raise ValueError(f"{name} must lie in [0, 1], got {value!r}")
-        for name in ("num_proposals", "update_interval", "init_positives", "init_negatives",
-                     "update_positives", "update_negatives", "template_size", "search_size"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        parse_views(self.init_augmentations)  # raises ValueError naming an unknown view
-        if not isinstance(self.init_distractor_negatives, int) or self.init_distractor_negatives < 0:
-            raise ValueError(f"init_distractor_negatives must be a non-negative integer, "
-                             f"got {self.init_distractor_negatives!r}")
-        if not 1.0 <= self.init_region_factor <= 4.0:
-            raise ValueError(f"init_region_factor must lie in [1, 4], got {self.init_region_factor!r}")
-        if self.search_size <= self.template_size:
-            raise ValueError(f"search_size ({self.search_size}) must exceed template_size ({self.template_size})")
-        if self.ops_backend not in ("auto", "torch", "cpu", "cuda"):
-            raise ValueError(f"ops_backend must be 'auto', 'torch', 'cpu' or 'cuda', got {self.ops_backend!r}")
+        validate_params(self, TRACKER_NAME)
 
 
 @dataclasses.dataclass(frozen=True)

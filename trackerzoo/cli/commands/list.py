@@ -1,11 +1,16 @@
-"""``trackerzoo list``: the installed trackers, which variants have shipped weights, broken plugins."""
+"""``trackerzoo list``: the installed trackers, which variants have shipped weights, broken plugins.
+
+``trackerzoo list --params NAME`` prints one tracker's declared parameters instead.
+"""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 
+from trackerzoo.params import describe_params, relations_of
 from trackerzoo.registry import Registry, TrackerInfo, default_registry
 from trackerzoo.weights.manifest import weights_for
 
@@ -22,7 +27,37 @@ def register(subparsers) -> None:
         help="also show each tracker's default variant and weight files, the other registered items "
         "(recipes, dataset kinds, checkpoint filters) and plugins that failed to import",
     )
+    parser.add_argument(
+        "--params",
+        metavar="NAME",
+        help="print tracker NAME's parameters (name, type, default, valid range, meaning) and the rules "
+        "between them; each can be changed with --set name=value",
+    )
     parser.set_defaults(func=run)
+
+
+def _print_params(name: str, as_json: bool) -> int:
+    """The parameter table of tracker ``name`` (``TrackerNotFoundError`` listing the others if unknown)."""
+    info = default_registry().get(name)
+    params_type = getattr(info.factory, "Params", None)
+    rows = describe_params(params_type) if params_type is not None else []
+    relations = [relation.text for relation in relations_of(params_type)] if params_type is not None else []
+    if as_json:
+        print(json.dumps({"tracker": name, "params": [dataclasses.asdict(row) for row in rows],
+                          "relations": relations}, indent=2, default=repr))
+        return 0
+    if not rows:
+        print(f"{name} takes no parameters")
+        return 0
+    header = ("NAME", "TYPE", "DEFAULT", "VALID", "MEANING")
+    table = [(row.name, row.type, repr(row.default), row.valid, row.help) for row in rows]
+    widths = [max(len(line[column]) for line in [header, *table]) for column in range(4)]
+    print(f"parameters of {name} (change with --set name=value):")
+    for line in [header, *table]:
+        print("  ".join(cell.ljust(width) for cell, width in zip(line[:4], widths, strict=True)) + "  " + line[4])
+    if relations:
+        print("rules: " + "; ".join(relations))
+    return 0
 
 
 def shipped_variants(info: TrackerInfo) -> dict[str, str]:
@@ -54,6 +89,8 @@ def _print_verbose_sections(registry: Registry) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.params:
+        return _print_params(args.params, args.json)
     registry = default_registry()
     infos = [registry.trackers[name] for name in sorted(registry.trackers)]
     shipped = {info.name: shipped_variants(info) for info in infos}
