@@ -4,17 +4,64 @@ OpenCV's trackers take BGR frames and integer rectangles and return only a succe
 flag, so the score is 1.0 while OpenCV reports success and 0.0 when it reports loss;
 on loss the last box is kept. Parameters left at ``None`` keep OpenCV's defaults, so
 the baselines stay exactly the published OpenCV configurations unless asked otherwise.
+
+Determinism and threads: OpenCV's MIL draws its Haar features from the C library's
+``rand()`` (process-wide) and copies OpenCV's per-thread ``cv::theRNG()`` into its
+sampler, both inside ``init()``; ``update()`` draws from that private copy but trains its
+boosted classifier in buffers that are ``static`` in OpenCV (``ClfMilBoost::update``),
+shared by every MIL instance of the process. So MIL reseeds both generators from its own
+``seed`` parameter immediately before ``init()``, and runs ``init()`` and ``update()``
+under one module-level lock: its results depend only on its parameters and the frames,
+never on what ran before or runs beside it in another thread. CSRT and KCF draw from
+neither generator (their boxes do not change with either one's state; tested), so they
+have no seed and no lock.
 """
 
 from __future__ import annotations
 
+import ctypes
 import dataclasses
+import sys
+import threading
+import warnings
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import cv2
 import numpy as np
 
 from trackerzoo import Prediction, Tracker
+
+# Held by MIL while it seeds the process-wide C ``rand()`` and this thread's ``cv::theRNG()``
+# and ``init()`` consumes them, and around ``update()`` (OpenCV's static training buffers).
+_MIL_LOCK = threading.Lock()
+
+
+def _find_c_srand() -> Callable[[int], None] | None:
+    """The ``srand`` of the C runtime OpenCV calls ``rand()`` from, or ``None`` if not found."""
+    try:
+        library = ctypes.cdll.ucrtbase if sys.platform == "win32" else ctypes.CDLL(None)
+        function = library.srand
+    except (OSError, AttributeError):
+        warnings.warn("the C runtime's srand() was not found: MIL's Haar features will depend on what "
+                      "ran before it in the process", RuntimeWarning, stacklevel=2)
+        return None
+    function.argtypes = [ctypes.c_uint]
+    function.restype = None
+    return function
+
+
+_C_SRAND = _find_c_srand()
+
+
+def check_seed(seed: object) -> int:
+    """``seed`` as an int in [0, 2**31 - 1] (what both ``srand`` and ``cv2.setRNGSeed`` accept).
+
+    Raises ``ValueError`` naming the value otherwise (bools and floats included).
+    """
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= 2**31 - 1:
+        raise ValueError(f"seed must be an integer in [0, 2**31 - 1], got {seed!r}")
+    return seed
 
 
 @dataclasses.dataclass
@@ -46,6 +93,7 @@ class MilParams:
     search_window_size: float | None = None
     init_positive_radius: float | None = None
     num_features: int | None = None
+    seed: int = 0  # draws MIL's Haar features and its sampler's generator (module docstring)
 
 
 class OpenCVTracker(Tracker):
@@ -55,6 +103,8 @@ class OpenCVTracker(Tracker):
     create_function: ClassVar[str]
     # Our snake_case parameter names where OpenCV's differ.
     opencv_names: ClassVar[dict[str, str]] = {}
+    # Our parameters that are not OpenCV's.
+    own_fields: ClassVar[frozenset[str]] = frozenset()
     supported_devices: ClassVar[tuple[str, ...]] = ("cpu",)
 
     def __init__(
@@ -71,6 +121,8 @@ class OpenCVTracker(Tracker):
     def _make_cv_tracker(self):
         cv_params = getattr(cv2, self.params_class)()
         for field in dataclasses.fields(self.params):
+            if field.name in self.own_fields:
+                continue
             value = getattr(self.params, field.name)
             if value is not None:
                 setattr(cv_params, self.opencv_names.get(field.name, field.name), value)
@@ -84,11 +136,19 @@ class OpenCVTracker(Tracker):
         x1, y1 = min(width, round(x + w)), min(height, round(y + h))
         rect = (x0, y0, max(1, x1 - x0), max(1, y1 - y0))
         self._cv_tracker = self._make_cv_tracker()
-        self._cv_tracker.init(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR), rect)
+        self._cv_init(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR), rect)
         self._last_box = tuple(float(v) for v in rect)
 
+    def _cv_init(self, bgr: np.ndarray, rect: tuple[int, int, int, int]) -> None:
+        """OpenCV's ``init()``; a subclass wraps it where OpenCV keeps global state."""
+        self._cv_tracker.init(bgr, rect)
+
+    def _cv_update(self, bgr: np.ndarray) -> tuple[bool, tuple[int, int, int, int]]:
+        """OpenCV's ``update()``: (success flag, integer rectangle x, y, w, h)."""
+        return self._cv_tracker.update(bgr)
+
     def _track(self, frame: np.ndarray) -> Prediction:
-        ok, rect = self._cv_tracker.update(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+        ok, rect = self._cv_update(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
         if ok:
             self._last_box = tuple(float(v) for v in rect)
         return Prediction(box=self._last_box, score=1.0 if ok else 0.0)
@@ -110,8 +170,26 @@ class MilTracker(OpenCVTracker):
     Params = MilParams
     params_class = "TrackerMIL_Params"
     create_function = "TrackerMIL_create"
+    own_fields: ClassVar[frozenset[str]] = frozenset({"seed"})
     opencv_names: ClassVar[dict[str, str]] = {
         "search_window_size": "samplerSearchWinSize",
         "init_positive_radius": "samplerInitInRadius",
         "num_features": "featureSetNumFeatures",
     }
+
+    def __init__(self, params: Any = None, **options: Any) -> None:
+        super().__init__(params, **options)
+        check_seed(self.params.seed)
+
+    def _cv_init(self, bgr: np.ndarray, rect: tuple[int, int, int, int]) -> None:
+        """``init()`` with both of OpenCV's random sources at ``seed``, under the MIL lock."""
+        with _MIL_LOCK:
+            if _C_SRAND is not None:
+                _C_SRAND(self.params.seed)
+            cv2.setRNGSeed(self.params.seed)  # cv::theRNG() is per thread: this seeds the caller's
+            self._cv_tracker.init(bgr, rect)
+
+    def _cv_update(self, bgr: np.ndarray) -> tuple[bool, tuple[int, int, int, int]]:
+        """``update()`` under the MIL lock: OpenCV trains in buffers shared by all instances."""
+        with _MIL_LOCK:
+            return self._cv_tracker.update(bgr)
