@@ -76,7 +76,7 @@ class CractParams:
     long_term_frames: int = 100  # positives kept this many frames (MDNet long-term memory)
     short_term_frames: int = 20  # negatives kept this many frames (MDNet short-term memory)
     confident_score: float = 0.5  # collect samples only when the fused score s~ reaches this
-    seed: int = 0  # random source of the online sampling (deterministic tracking)
+    seed: int = 0  # random source of the online sampling and of random initial weights (deterministic tracking)
     ops_backend: str = "auto"  # backend of trackerzoo.ops: "auto", "torch", "cpu" or "cuda"
 
     def __post_init__(self) -> None:
