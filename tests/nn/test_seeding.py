@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from trackerzoo.nn import build_backbone
-from trackerzoo.nn.seeding import draws_from
+from trackerzoo.nn.seeding import _draws_on_cpu, draws_from
 
 
 def _net() -> nn.Module:
@@ -90,3 +90,14 @@ def test_other_threads_keep_the_global_generator():
 def test_anything_but_a_generator_is_refused(bad):
     with pytest.raises(ValueError, match=r"torch\.Generator"):
         draws_from(bad)
+
+
+def test_only_draws_on_the_cpu_take_the_cpu_generator():
+    """A CPU generator cannot fill a CUDA tensor: draws on other devices keep their own."""
+    assert _draws_on_cpu((torch.empty(2),), {})
+    assert not _draws_on_cpu((torch.empty(2, device="meta"),), {})
+    assert _draws_on_cpu((3,), {})
+    assert not _draws_on_cpu((3,), {"device": "meta"})
+    assert not _draws_on_cpu((3,), {"device": torch.device("cuda", 0)})
+    with torch.device("meta"):
+        assert not _draws_on_cpu((3,), {})

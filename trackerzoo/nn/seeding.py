@@ -45,8 +45,9 @@ def _takes_generator(func: Callable[..., Any]) -> bool:
 class draws_from(TorchFunctionMode):  # lower case: used like a function (`with draws_from(g):`)
     """Context manager: random draws without an explicit generator come from ``generator``.
 
-    ``generator``: a CPU ``torch.Generator`` (modules are built on the CPU, then moved).
-    Raises ``ValueError`` for anything else. Calls that pass their own ``generator`` keep it.
+    ``generator``: a CPU ``torch.Generator`` (build modules on the CPU, then move them); draws
+    on another device keep that device's generator. Raises ``ValueError`` for anything else.
+    Calls that pass their own ``generator`` keep it.
     """
 
     def __init__(self, generator: torch.Generator) -> None:
@@ -59,6 +60,15 @@ class draws_from(TorchFunctionMode):  # lower case: used like a function (`with 
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = dict(kwargs or {})
-        if kwargs.get("generator") is None and _takes_generator(func):
+        if kwargs.get("generator") is None and _takes_generator(func) and _draws_on_cpu(args, kwargs):
             kwargs["generator"] = self.generator
         return func(*args, **kwargs)
+
+
+def _draws_on_cpu(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+    """Whether a random call fills a CPU tensor (a CPU generator cannot fill another device's)."""
+    tensor = next((a for a in args if isinstance(a, torch.Tensor)), None)
+    if tensor is not None:
+        return tensor.device.type == "cpu"
+    device = kwargs.get("device")
+    return torch.device(device if device is not None else torch.get_default_device()).type == "cpu"

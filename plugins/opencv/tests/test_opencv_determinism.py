@@ -10,7 +10,6 @@ from __future__ import annotations
 import ctypes
 import sys
 import threading
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -126,18 +125,13 @@ def test_seed_range_ends_are_accepted(seed):
     assert len(tracker.track(frames[1]).box) == 4
 
 
-@pytest.fixture(scope="module")
-def tiny_set(tmp_path_factory) -> Path:
+def test_eval_with_one_or_two_workers_writes_identical_results(tmp_path):
     # Seed 11 starts every target at least 28 px wide (a box a few pixels thin is another
     # kind of fault of OpenCV's MIL, issue #20 item 3).
-    spec = DatasetSpec(sequences=3, frames=(10, 10), seed=11, procedural=True,
-                       config=SceneConfig(frame_size=(160, 120), object_size=(100.0, 140.0)))
-    root = tmp_path_factory.mktemp("mil_set")
-    build_dataset(spec, root, progress=False)
-    return root
-
-
-def test_eval_with_one_or_two_workers_writes_identical_results(tiny_set, tmp_path):
+    tiny_set = tmp_path / "data"
+    scene = SceneConfig(frame_size=(160, 120), object_size=(100.0, 140.0))
+    build_dataset(DatasetSpec(sequences=3, frames=(10, 10), seed=11, procedural=True, config=scene), tiny_set,
+                  progress=False)
     outputs = {}
     for workers in (1, 2):
         out = tmp_path / f"workers{workers}"
