@@ -23,7 +23,7 @@ def parse_box(text: str) -> tuple[float, float, float, float]:
     if not all(math.isfinite(v) for v in (x, y, w, h)):
         raise ValueError(f"--init must be finite numbers (no NaN, inf or overflowing values), got {text!r}")
     if w <= 0 or h <= 0:
-        raise ValueError(f"--init width and height must be positive, got {text!r}")
+        raise ValueError(f"--init width and height must be positive, got w={w:g}, h={h:g} in {text!r}")
     return (x, y, w, h)
 
 
