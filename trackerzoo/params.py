@@ -27,6 +27,7 @@ import dataclasses
 import math
 import numbers
 import re
+import reprlib
 import types
 import typing
 from collections.abc import Callable, Sequence
@@ -65,8 +66,12 @@ class ParamSpec:
             return f"{'<' if self.high_open else '<='} {_number(self.high)}"
         return "any"
 
-    def contains(self, value: float) -> bool:
-        """Whether the number ``value`` lies in ``[low, high]`` (open ends excluded)."""
+    def contains(self, value: numbers.Real) -> bool:
+        """Whether the number ``value`` lies in ``[low, high]`` (open ends excluded).
+
+        Python ints compare exactly with floats, so an integer too large for a float
+        (``10**400``) is simply out of range rather than an ``OverflowError``.
+        """
         if self.low is not None and (value < self.low or (self.low_open and value == self.low)):
             return False
         return not (self.high is not None and (value > self.high or (self.high_open and value == self.high)))
@@ -148,8 +153,17 @@ def type_name(annotation: Any) -> str:
     return f"{name} | None" if optional else name
 
 
+_REPR = reprlib.Repr()
+_REPR.maxlong, _REPR.maxstring = 40, 80
+
+
+def _show(value: Any) -> str:
+    """``repr(value)`` shortened for messages (a 400-digit integer, a long string)."""
+    return _REPR.repr(value)
+
+
 def _type_error(name: str, value: Any, expected: str, spec: ParamSpec) -> ValueError:
-    return ValueError(f"parameter {name}={value!r} is invalid: expected {expected} in {spec.range_text()}")
+    return ValueError(f"parameter {name}={_show(value)} is invalid: expected {expected} in {spec.range_text()}")
 
 
 def check_value(name: str, value: Any, annotation: Any, spec: ParamSpec) -> None:
@@ -168,19 +182,21 @@ def check_value(name: str, value: Any, annotation: Any, spec: ParamSpec) -> None
     elif base is float:
         if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
             raise _type_error(name, value, "a number", spec)
-        if not math.isfinite(float(value)):
+        if not (isinstance(value, numbers.Integral) or math.isfinite(float(value))):
             raise _type_error(name, value, "a finite number (not NaN or inf)", spec)
     elif base is str and not isinstance(value, str):
         raise _type_error(name, value, "a string", spec)
     if spec.choices is not None and value not in spec.choices:
-        raise ValueError(f"parameter {name}={value!r} is invalid: expected {spec.range_text()}")
-    if (spec.low is not None or spec.high is not None) and not spec.contains(float(value)):
-        raise ValueError(f"parameter {name}={value!r} is out of range: valid range {spec.range_text()}")
+        raise ValueError(f"parameter {name}={_show(value)} is invalid: expected {spec.range_text()}")
+    if (spec.low is not None or spec.high is not None) and not spec.contains(
+            value if isinstance(value, numbers.Integral) else float(value)):
+        raise ValueError(f"parameter {name}={_show(value)} is out of range: valid range {spec.range_text()}")
     if spec.check is not None:
         try:
             spec.check(value)
         except ValueError as exc:
-            raise ValueError(f"parameter {name}={value!r} is invalid ({exc}); valid: {spec.range_text()}") from None
+            raise ValueError(
+                f"parameter {name}={_show(value)} is invalid ({exc}); valid: {spec.range_text()}") from None
 
 
 def validate_params(params: Any, owner: str | None = None) -> None:

@@ -7,6 +7,7 @@ boxes inside the frame, boolean masks), so plugin code never repeats these check
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Sequence
 
 import numpy as np
@@ -37,25 +38,54 @@ def as_rgb_frame(frame: object) -> np.ndarray:
     return np.ascontiguousarray(frame)
 
 
+# A box may be at most this many times the frame's width (height) wide (high). Larger boxes
+# are not targets in this frame but mistakes (a 1e12 or 1e308 typed for a size, a box in
+# another image's pixels) that would overflow crops, drawing and sampling downstream.
+MAX_BOX_TO_FRAME = 4.0
+
+
+def _box_value(value: object, box: object) -> float:
+    """One coordinate of ``box`` as a float; bools, text, complex and overflowing ints are refused."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.integer, np.floating)):
+        raise ValueError(f"box values must be real numbers, got {value!r} ({type(value).__name__}) in {box!r}")
+    try:
+        return float(value)
+    except OverflowError:
+        raise ValueError(f"box value {value!r} is too large for a pixel coordinate, in {box!r}") from None
+
+
 def as_box(box: object, frame_hw: tuple[int, int]) -> tuple[float, float, float, float]:
-    """Validate an ``(x, y, w, h)`` box against a frame of size ``frame_hw``."""
+    """Validate an ``(x, y, w, h)`` box (pixels) against a frame of size ``frame_hw`` = (H, W).
+
+    ``box``: a sequence of 4 real numbers or a numpy array of shape ``(4,)`` (not bools, text,
+    or arrays of any other shape). It must be finite, have ``w > 0`` and ``h > 0``, overlap the
+    frame (``x < W``, ``y < H``, ``x + w > 0``, ``y + h > 0``: at least some of its area lies
+    on the frame) and be no larger than ``MAX_BOX_TO_FRAME`` (4) times the frame in each
+    direction (``w <= 4 * W``, ``h <= 4 * H``), so partly visible targets bigger than the frame
+    are accepted but sizes such as 1e12 are not. Returns the four values as floats; raises
+    ``ValueError`` naming the box and the rule it breaks.
+    """
     if isinstance(box, np.ndarray):
-        values = box.reshape(-1).tolist()
+        if box.shape != (4,):
+            raise ValueError(f"box array must have shape (4,) for (x, y, w, h), got shape {box.shape}: {box!r}")
+        values = box.tolist()
     elif isinstance(box, Sequence) and not isinstance(box, (str, bytes)):
         values = list(box)
     else:
         raise ValueError(f"box must be a sequence (x, y, w, h), got {box!r}")
     if len(values) != 4:
         raise ValueError(f"box must have 4 values (x, y, w, h), got {len(values)}: {box!r}")
-    try:
-        x, y, w, h = (float(v) for v in values)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"box values must be numbers, got {box!r}") from exc
+    x, y, w, h = (_box_value(v, box) for v in values)
     if not all(math.isfinite(v) for v in (x, y, w, h)):
         raise ValueError(f"box has a non-finite value (NaN or inf): {box!r}")
     if w <= 0 or h <= 0:
         raise ValueError(f"box width and height must be positive, got w={w}, h={h} in {box!r}")
     height, width = frame_hw
+    if w > MAX_BOX_TO_FRAME * width or h > MAX_BOX_TO_FRAME * height:
+        raise ValueError(
+            f"box {box!r} is larger than {MAX_BOX_TO_FRAME:g} times the frame of size {width}x{height} (WxH): "
+            f"w={w:g} (at most {MAX_BOX_TO_FRAME * width:g}), h={h:g} (at most {MAX_BOX_TO_FRAME * height:g})"
+        )
     if x >= width or y >= height or x + w <= 0 or y + h <= 0:
         raise ValueError(f"box {box!r} lies entirely outside the frame of size {width}x{height} (WxH)")
     return (x, y, w, h)

@@ -23,8 +23,16 @@ def draw_prediction(
         tint = np.zeros_like(canvas)
         tint[prediction.mask] = color
         canvas = cv2.addWeighted(canvas, 1.0, tint, 0.45, 0.0)
-    x, y, w, h = prediction.box
-    cv2.rectangle(canvas, (round(x), round(y)), (round(x + w), round(y + h)), color, 2)
+    x, y, w, h = (float(v) for v in prediction.box)
+    if not all(np.isfinite((x, y, w, h))):  # nothing to draw: a tracker reported no usable box
+        return canvas
+    # Corners clipped to a band around the canvas: OpenCV needs int32 points, and a box far
+    # outside (or absurdly large) draws the same as its part near the frame.
+    height, width = canvas.shape[:2]
+    x0, x1 = (round(min(max(v, -width), 2 * width)) for v in (x, x + w))
+    y0, y1 = (round(min(max(v, -height), 2 * height)) for v in (y, y + h))
+    x, y = x0, y0
+    cv2.rectangle(canvas, (x0, y0), (x1, y1), color, 2)
     if prediction.rotated_box is not None:
         corners = np.round(np.asarray(prediction.rotated_box)).astype(np.int32).reshape(-1, 1, 2)
         cv2.polylines(canvas, [corners], True, (255, 255, 0), 1)

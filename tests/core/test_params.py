@@ -84,6 +84,17 @@ def test_nan_and_inf_are_refused_with_the_name(name, field):
 
 
 @pytest.mark.parametrize(("name", "field"), _cases())
+def test_integers_too_large_for_a_float_are_refused_with_the_name(name, field):
+    # 10**400 overflows float(): it must be a ValueError naming the field, not an OverflowError.
+    annotation = typing.get_type_hints(_params_type(name))[field]
+    if annotation in (bool, bool | None, str, str | None):
+        return
+    for bad in (10**400, -(10**400)):
+        with pytest.raises(ValueError, match=rf"{field}="):
+            trackerzoo.create(name, weights=None, device="cpu", **{field: bad})
+
+
+@pytest.mark.parametrize(("name", "field"), _cases())
 def test_a_value_outside_the_declared_range_is_refused_with_the_range(name, field):
     spec = next(spec for declared, spec in _declared(name) if declared.name == field)
     annotation = typing.get_type_hints(_params_type(name))[field]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import math
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,14 +12,24 @@ from typing import Any
 
 
 def parse_box(text: str) -> tuple[float, float, float, float]:
-    """Parse ``x,y,w,h`` from the command line."""
+    """Parse ``x,y,w,h`` (pixels) from the command line.
+
+    Raises ``ValueError`` naming the text unless it is 4 finite numbers with ``w, h > 0``;
+    the checks that need the frame (overlap, size at most 4x the frame) are
+    ``trackerzoo.validation.as_box``'s, when the tracker is initialised.
+    """
     parts = text.replace(" ", "").split(",")
     if len(parts) != 4:
         raise ValueError(f"--init must be x,y,w,h (4 comma-separated numbers), got {text!r}")
     try:
-        return tuple(float(p) for p in parts)  # type: ignore[return-value]
+        x, y, w, h = (float(p) for p in parts)
     except ValueError:
         raise ValueError(f"--init must be x,y,w,h numbers, got {text!r}") from None
+    if not all(math.isfinite(v) for v in (x, y, w, h)):
+        raise ValueError(f"--init must be finite numbers (no NaN, inf or overflowing values), got {text!r}")
+    if w <= 0 or h <= 0:
+        raise ValueError(f"--init width and height must be positive, got w={w:g}, h={h:g} in {text!r}")
+    return (x, y, w, h)
 
 
 # Shell-style spellings of booleans and None, so that ``--set use_x=false`` is False

@@ -5,15 +5,22 @@
 - ``weights=<path or manifest name>``: that file, loaded strictly;
 - ``weights=None``: random heads on the ImageNet backbone when its weights are present
   (the starting point of training), else a fully random network.
+
+With a ``generator`` every random initial weight is drawn from it (``trackerzoo.nn.seeding``),
+so building neither reads nor advances torch's global generator (the tracker passes one
+seeded from its ``seed``); without one (training, which seeds the global state itself) the
+global generator is used as before.
 """
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import torch
 
 from trackerzoo.errors import WeightsNotFoundError
+from trackerzoo.nn.seeding import draws_from
 from trackerzoo.weights import load_into, weights_for
 from trackerzoo_cract.model import CractNet
 from trackerzoo_cract.params import MODEL_CONFIGS, TRACKER_NAME
@@ -29,17 +36,28 @@ def training_hint(variant: str) -> str:
     )
 
 
-def build_network(variant: str, weights: str | Path | None, device: torch.device) -> CractNet:
+def build_network(variant: str, weights: str | Path | None, device: torch.device,
+                  generator: torch.Generator | None = None) -> CractNet:
+    """The network of ``variant`` on ``device`` in eval mode, filled as the module docstring says.
+
+    ``generator``: a CPU ``torch.Generator`` for the random initial weights, or ``None`` for
+    torch's global one. Raises ``ValueError`` for an unknown variant or weights of another
+    shape, ``WeightsNotFoundError`` for missing weights.
+    """
     if variant not in MODEL_CONFIGS:
         raise ValueError(f"unknown CRACT variant {variant!r}; variants: {', '.join(MODEL_CONFIGS)}")
     config = MODEL_CONFIGS[variant]
+    drawing = draws_from(generator) if generator is not None else contextlib.nullcontext()
     if weights is None:
         try:
-            network = CractNet(config, pretrained_backbone=True)
+            with drawing:
+                network = CractNet(config, pretrained_backbone=True)
         except WeightsNotFoundError:
-            network = CractNet(config, pretrained_backbone=False)
+            with drawing:
+                network = CractNet(config, pretrained_backbone=False)
     else:
-        network = CractNet(config, pretrained_backbone=False)
+        with drawing:
+            network = CractNet(config, pretrained_backbone=False)
         source: str | Path = weights
         if weights == "default":
             entry = weights_for(TRACKER_NAME, variant)

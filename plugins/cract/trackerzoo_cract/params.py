@@ -112,7 +112,8 @@ class CractParams:
     # collect samples only when the fused score s~ reaches this
     confident_score: float = param(0.5, low=0.0, high=1.0, help="fused score from which a frame's samples are kept")
     # random source of the online sampling (deterministic tracking)
-    seed: int = param(0, low=0, high=2**63 - 1, help="seed of the tracker's own random generator")
+    seed: int = param(0, low=0, high=2**63 - 1,
+                      help="seed of the tracker's own random generator (online sampling, random initial weights)")
     # backend of trackerzoo.ops: "auto", "torch", "cpu" or "cuda"
     ops_backend: str = param("auto", choices=("auto", "torch", "cpu", "cuda"), help="backend of trackerzoo.ops")
 

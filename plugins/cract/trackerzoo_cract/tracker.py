@@ -50,7 +50,10 @@ class CractTracker(Tracker):
     def __init__(self, params: CractParams | None = None, *, variant: str | None = DEFAULT_VARIANT,
                  weights: str | None = "default", device: torch.device | str = "cpu") -> None:
         super().__init__(params, variant=variant or DEFAULT_VARIANT, weights=weights, device=device)
-        self.network = build_network(self.variant, weights, self.device)
+        # Random initial weights (weights=None, or those the weight file then overwrites) come
+        # from the tracker's own generator: create() leaves torch's global state alone.
+        self.network = build_network(self.variant, weights, self.device,
+                                     generator=torch.Generator().manual_seed(self.params.seed))
         self.network.set_backend(self.params.ops_backend)
         self.config = self.network.config
 

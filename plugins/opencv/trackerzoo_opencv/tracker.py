@@ -6,13 +6,28 @@ on loss the last box is kept. OpenCV segfaults, hangs or asserts on some paramet
 boxes and frames; the declared parameter ranges, ``BoxLimits`` and ``fit_rect`` keep
 those away from it (the limits were measured on OpenCV 5.0). Parameters left at ``None`` keep OpenCV's defaults, so
 the baselines stay exactly the published OpenCV configurations unless asked otherwise.
+
+Determinism and threads: OpenCV's MIL draws its Haar features from the C library's
+``rand()`` (process-wide) and copies OpenCV's per-thread ``cv::theRNG()`` into its
+sampler, both inside ``init()``; ``update()`` draws from that private copy but trains its
+boosted classifier in buffers that are ``static`` in OpenCV (``ClfMilBoost::update``),
+shared by every MIL instance of the process. So MIL reseeds both generators from its own
+``seed`` parameter immediately before ``init()``, and runs ``init()`` and ``update()``
+under one module-level lock: its results depend only on its parameters and the frames,
+never on what ran before or runs beside it in another thread. CSRT and KCF draw from
+neither generator (their boxes do not change with either one's state; tested), so they
+have no seed and no lock.
 """
 
 from __future__ import annotations
 
+import ctypes
 import dataclasses
 import math
+import sys
+import threading
 import warnings
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import cv2
@@ -20,6 +35,27 @@ import numpy as np
 
 from trackerzoo import Prediction, Tracker
 from trackerzoo.params import param
+
+# Held by MIL while it seeds the process-wide C ``rand()`` and this thread's ``cv::theRNG()``
+# and ``init()`` consumes them, and around ``update()`` (OpenCV's static training buffers).
+_MIL_LOCK = threading.Lock()
+
+
+def _find_c_srand() -> Callable[[int], None] | None:
+    """The ``srand`` of the C runtime OpenCV calls ``rand()`` from, or ``None`` if not found."""
+    try:
+        library = ctypes.cdll.ucrtbase if sys.platform == "win32" else ctypes.CDLL(None)
+        function = library.srand
+    except (OSError, AttributeError):
+        warnings.warn("the C runtime's srand() was not found: MIL's Haar features will depend on what "
+                      "ran before it in the process", RuntimeWarning, stacklevel=2)
+        return None
+    function.argtypes = [ctypes.c_uint]
+    function.restype = None
+    return function
+
+
+_C_SRAND = _find_c_srand()
 
 
 @dataclasses.dataclass
@@ -69,6 +105,8 @@ class MilParams:
     init_positive_radius: float | None = param(None, low=0.0, high=10.0, low_open=True,
                                                help="radius of the first frame's positive samples, pixels (default 3)")
     num_features: int | None = param(None, low=250, high=5000, help="Haar features in the pool (OpenCV default: 250)")
+    seed: int = param(0, low=0, high=2**31 - 1,
+                      help="seed of MIL's Haar features and its sampler (srand and cv2.setRNGSeed; module docstring)")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -154,6 +192,8 @@ class OpenCVTracker(Tracker):
     create_function: ClassVar[str]
     # Our snake_case parameter names where OpenCV's differ.
     opencv_names: ClassVar[dict[str, str]] = {}
+    # Our parameters that are not OpenCV's.
+    own_fields: ClassVar[frozenset[str]] = frozenset()
     supported_devices: ClassVar[tuple[str, ...]] = ("cpu",)
 
     def __init__(
@@ -174,6 +214,8 @@ class OpenCVTracker(Tracker):
     def _make_cv_tracker(self):
         cv_params = getattr(cv2, self.params_class)()
         for field in dataclasses.fields(self.params):
+            if field.name in self.own_fields:
+                continue
             value = getattr(self.params, field.name)
             if value is not None:
                 setattr(cv_params, self.opencv_names.get(field.name, field.name), value)
@@ -194,7 +236,7 @@ class OpenCVTracker(Tracker):
             )
         self._cv_tracker = self._make_cv_tracker()
         try:
-            self._cv_tracker.init(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR), rect)
+            self._cv_init(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR), rect)
         except cv2.error as exc:
             self._cv_tracker = None
             raise ValueError(
@@ -203,9 +245,17 @@ class OpenCVTracker(Tracker):
             ) from None
         self._last_box = tuple(float(v) for v in rect)
 
+    def _cv_init(self, bgr: np.ndarray, rect: tuple[int, int, int, int]) -> None:
+        """OpenCV's ``init()``; a subclass wraps it where OpenCV keeps global state."""
+        self._cv_tracker.init(bgr, rect)
+
+    def _cv_update(self, bgr: np.ndarray) -> tuple[bool, tuple[int, int, int, int]]:
+        """OpenCV's ``update()``: (success flag, integer rectangle x, y, w, h)."""
+        return self._cv_tracker.update(bgr)
+
     def _track(self, frame: np.ndarray) -> Prediction:
         try:
-            ok, rect = self._cv_tracker.update(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+            ok, rect = self._cv_update(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
         except cv2.error as exc:
             return Prediction(box=self._last_box, score=0.0, extra={"opencv_error": _opencv_reason(exc)})
         if ok:
@@ -240,6 +290,7 @@ class MilTracker(OpenCVTracker):
     Params = MilParams
     params_class = "TrackerMIL_Params"
     create_function = "TrackerMIL_create"
+    own_fields: ClassVar[frozenset[str]] = frozenset({"seed"})
     opencv_names: ClassVar[dict[str, str]] = {
         "search_window_size": "samplerSearchWinSize",
         "init_positive_radius": "samplerInitInRadius",
@@ -254,6 +305,19 @@ class MilTracker(OpenCVTracker):
         radius = self.params.init_positive_radius
         radius = _MIL_DEFAULT_RADIUS if radius is None else radius
         return BoxLimits(min_side=5, margin=math.ceil(radius) + 2)
+
+    def _cv_init(self, bgr: np.ndarray, rect: tuple[int, int, int, int]) -> None:
+        """``init()`` with both of OpenCV's random sources at ``seed``, under the MIL lock."""
+        with _MIL_LOCK:
+            if _C_SRAND is not None:
+                _C_SRAND(self.params.seed)
+            cv2.setRNGSeed(self.params.seed)  # cv::theRNG() is per thread: this seeds the caller's
+            self._cv_tracker.init(bgr, rect)
+
+    def _cv_update(self, bgr: np.ndarray) -> tuple[bool, tuple[int, int, int, int]]:
+        """``update()`` under the MIL lock: OpenCV trains in buffers shared by all instances."""
+        with _MIL_LOCK:
+            return self._cv_tracker.update(bgr)
 
 
 _MIL_DEFAULT_RADIUS = 3.0  # cv2.TrackerMIL_Params().samplerInitInRadius

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 import torch
 
 from trackerzoo.learners import SampleSet, ShortLongMemory, gauss_newton_fit
+from trackerzoo.nn.seeding import draws_from
 from trackerzoo_cract.model.discriminator import Discriminator
 from trackerzoo_cract.model.pyramid import PyramidFeatures, PyramidRoiPooling
 from trackerzoo_cract.online.sampling import distractor_boxes, negative_boxes, positive_boxes
@@ -38,8 +39,9 @@ class OnlineDiscriminator:
         self.params = params
         self.pooling = pooling
         self.generator = generator
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(params.seed)
+        # Initial weights from a generator of its own at ``seed`` (the values torch.manual_seed(seed)
+        # would give), never from torch's global state: thread-safe, independent of the caller.
+        with draws_from(torch.Generator().manual_seed(params.seed)):
             self.network = Discriminator(
                 config.fused_channels, pooling.positions, config.discriminator_conv_channels,
                 config.discriminator_hidden,
