@@ -20,6 +20,7 @@ import numpy as np
 from trackerzoo.datasets import Dataset, Sequence
 from trackerzoo.datasets.loaders.common import boxes_for_frames, frame_files, read_box_file
 from trackerzoo.datasets.sequence import VIDEO_SUFFIXES, VideoFileFrames
+from trackerzoo.formats.paths import safe_name
 
 BOX_FILE_NAMES = ("groundtruth.txt", "groundtruth_rect.txt")
 
@@ -46,7 +47,7 @@ def load_plain(root: Path, *, boxes: str | os.PathLike | None = None, name: str 
     box_file = Path(boxes) if boxes is not None else _find_box_file(root)
     if box_file is not None and not box_file.is_file():
         raise FileNotFoundError(f"box file {os.fspath(box_file)!r} does not exist")
-    sequence_name = name or root.stem
+    sequence_name = safe_name(name, source="the name option") if name is not None else safe_name(root.stem, source=root)
 
     def load_boxes() -> np.ndarray:
         length = len(sequence)
