@@ -9,7 +9,13 @@ sees (the usual setup for a Ray cluster evaluating a shared dataset).
 from __future__ import annotations
 
 import concurrent.futures
+import ctypes
 import multiprocessing
+import os
+import signal
+import sys
+import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol
 
@@ -32,8 +38,47 @@ class InlineExecutor:
             yield fn(context, job)
 
 
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+PARENT_POLL_SECONDS = 1.0
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """End this (worker) process as soon as the process ``parent_pid`` is gone.
+
+    On Linux the kernel does it: ``prctl(PR_SET_PDEATHSIG, SIGKILL)`` kills the worker
+    when its parent exits, however the parent died (even by ``SIGKILL``). Elsewhere a
+    daemon thread polls ``os.getppid()`` every ``PARENT_POLL_SECONDS`` s. Either way a
+    parent that died before this call is noticed at once. Workers write result files
+    atomically, so being killed mid-job leaves nothing half-written.
+    """
+    armed = False
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            armed = libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) == 0
+        except (OSError, AttributeError):
+            armed = False
+    if os.getppid() != parent_pid:  # the parent died before we were armed
+        os._exit(1)
+    if armed:
+        return
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(PARENT_POLL_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="trackerzoo-parent-watch", daemon=True).start()
+
+
+def start_worker(threads: int, parent_pid: int) -> None:
+    """Initializer of a local worker process: die with the parent, then pin its threads."""
+    die_with_parent(parent_pid)
+    configure_worker(threads)
+
+
 class LocalProcessExecutor:
-    """A pool of ``workers`` spawned processes.
+    """A pool of ``workers`` spawned processes, which die with the process that started them.
 
     ``spawn`` rather than ``fork``: forking a process that has started OpenCV or torch
     threads can deadlock the child.
@@ -49,7 +94,7 @@ class LocalProcessExecutor:
             return
         pool = concurrent.futures.ProcessPoolExecutor(
             self.workers, mp_context=multiprocessing.get_context("spawn"),
-            initializer=configure_worker, initargs=(context.threads,))
+            initializer=start_worker, initargs=(context.threads, os.getpid()))
         try:
             futures = [pool.submit(fn, context, job) for job in jobs]
             for future in concurrent.futures.as_completed(futures):
