@@ -380,3 +380,22 @@ def test_out_that_cannot_be_written_is_a_one_line_error(tracker_module, small_se
             assert "cannot be written" in capsys.readouterr().err
         finally:
             locked.chmod(0o700)
+
+
+def test_eval_json_writes_null_for_a_score_that_is_not_a_number(tracker_module, small_set, tmp_path, capsys):
+    """A compared folder without time files has no FPS: JSON null, never the non-JSON ``NaN``."""
+    import shutil
+
+    first, untimed = tmp_path / "first", tmp_path / "untimed"
+    assert main(_eval(small_set, first)) == 0
+    shutil.copytree(first, untimed)
+    for path in untimed.glob("*_time.txt"):
+        path.unlink()
+    capsys.readouterr()
+    assert main([*_eval(small_set, first), "--compare", str(untimed), "--json"]) == 0
+
+    def refuse(constant: str) -> float:
+        raise AssertionError(f"non-JSON constant {constant} in the output")
+
+    report = json.loads(capsys.readouterr().out, parse_constant=refuse)
+    assert report["runs"][1]["FPS"] is None and report["runs"][0]["FPS"] > 0

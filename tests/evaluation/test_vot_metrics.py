@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import cv2
@@ -9,6 +10,7 @@ import numpy as np
 import pytest
 
 from trackerzoo.datasets import load_dataset
+from trackerzoo.errors import NothingToScoreWarning
 from trackerzoo.evaluation.benchmark import score_results
 from trackerzoo.evaluation.vot import AnchorRun, VOTTruth, evaluate_vot, failure_progress
 from trackerzoo.formats.regions import INITIALIZATION, Mask, Polygon, Rectangle, format_region
@@ -46,10 +48,12 @@ def test_single_failed_run_accuracy_robustness_and_eao() -> None:
 def test_run_without_failure_stops_counting_after_its_end() -> None:
     truth = {"s": VOTTruth([TARGET] * 20, SIZE, [AnchorRun(0, False), AnchorRun(19, True)])}
     runs = {0: _run(20, range(0)), 19: _run(20, range(0))}
-    result = evaluate_vot(truth, {"s": runs})
+    with pytest.warns(NothingToScoreWarning, match=r"no run reaches the EAO interval \[115, 755\]"):
+        result = evaluate_vot(truth, {"s": runs})
     assert result.robustness == pytest.approx(1.0)
     assert result.accuracy == pytest.approx(38 / 40)
-    assert result.eao_curve[25] == 0.0 and result.eao == 0.0  # no run is active at lengths >= 20
+    # no run is active at lengths >= 20, so the EAO interval holds nothing to average (issue #20 item 11)
+    assert result.eao_curve[25] == 0.0 and math.isnan(result.eao)
 
 
 def test_absent_target_frames_never_fail_and_score_by_emptiness() -> None:

@@ -67,9 +67,11 @@ def run(args: argparse.Namespace) -> int:
     else:
         plot_success_precision(scored, plot_path, title=f"{dataset.name} ({kind})")
     if args.json:
-        print(json.dumps({"dataset": args.dataset, "plot": str(plot_path),
-                          "runs": [{"label": r.label, "folder": str(r.folder), **r.metrics} for r in scored]},
-                         indent=2))
+        from trackerzoo.cli.commands.eval_results import json_safe
+
+        print(json.dumps(json_safe({"dataset": args.dataset, "plot": str(plot_path),
+                                    "runs": [{"label": r.label, "folder": str(r.folder), **r.metrics}
+                                             for r in scored]}), indent=2))
     else:
         print(format_table(scored))
         print(f"plot: {plot_path}")

@@ -26,14 +26,14 @@ def _parse_option(text: str) -> tuple[str, Any]:
         return key, value
 
 
-def _clean(value: Any) -> Any:
-    """JSON has no NaN: write null instead so any JSON reader accepts the output."""
+def json_safe(value: Any) -> Any:
+    """JSON has no NaN: write null instead so any JSON reader accepts the output (``eval`` uses it too)."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
+        return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
+        return [json_safe(v) for v in value]
     return value
 
 
@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     metrics = score_results(dataset, args.results, protocol, **extra)
     metrics = {"dataset": dataset.name, "kind": args.dataset, "sequences": len(dataset), **metrics}
     if args.json:
-        json.dump(_clean(metrics), sys.stdout, indent=None if args.compact else 2)
+        json.dump(json_safe(metrics), sys.stdout, indent=None if args.compact else 2)
         sys.stdout.write("\n")
         return 0
     skip = {"dataset", "kind", "protocol", "per_sequence", "per_object"}
