@@ -116,3 +116,24 @@ def test_eval_results_prints_null_and_one_warning_line(tmp_path, capsys):
     assert main(args) == 0
     table = capsys.readouterr().out
     assert "ao: nan" in table and "ao: 0.0000" not in table
+
+
+def test_eval_scoring_leaves_out_sequences_known_only_at_their_first_frame(tmp_path):
+    from trackerzoo.datasets import Dataset, Sequence
+    from trackerzoo.evaluation.runner_scoring import score_folder
+    from trackerzoo.formats import results_io
+
+    frames = np.zeros((4, 48, 64, 3), np.uint8)
+    known = np.tile([10.0, 10.0, 20.0, 20.0], (4, 1))
+    initial_only = known.copy()
+    initial_only[1:] = np.nan
+    dataset = Dataset("mixed", [Sequence("known", frames, known), Sequence("initial", frames, initial_only)])
+    for sequence in dataset:
+        results_io.write_box_file(results_io.box_result_path(tmp_path, sequence.name), known)
+    with pytest.warns(NothingToScoreWarning, match=r"1 sequence\(s\).*\('initial'\), so they are left out"):
+        scored = score_folder(tmp_path, dataset, "plain")
+    # the known sequence alone, predicted perfectly: IoU 1 passes 20 of the 21 thresholds (not "> 1")
+    assert scored.metrics["AUC"] == pytest.approx(20 / 21)
+    with pytest.warns(NothingToScoreWarning, match="nothing is scored"):
+        alone = score_folder(tmp_path, dataset.subset(["initial"]), "plain")
+    assert math.isnan(alone.metrics["AUC"]) and math.isnan(alone.metrics["Prec@20"])

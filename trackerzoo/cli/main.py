@@ -10,7 +10,7 @@ import sys
 import warnings
 
 from trackerzoo.cli import commands
-from trackerzoo.errors import NothingToScoreWarning
+from trackerzoo.errors import DataWarning
 
 
 def _version() -> str:
@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     shown = warnings.showwarning
 
     def show(message, category, filename, lineno, file=None, line=None):
-        if issubclass(category, NothingToScoreWarning):  # a finding about the data: one plain line
+        if issubclass(category, DataWarning):  # a finding about the user's data: one plain line
             print(f"trackerzoo {args.command}: warning: {message}", file=sys.stderr)
         else:
             shown(message, category, filename, lineno, file, line)
@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with warnings.catch_warnings():
             warnings.showwarning = show
-            warnings.simplefilter("always", NothingToScoreWarning)
+            warnings.simplefilter("always", DataWarning)
             return int(args.func(args) or 0)
     except (ValueError, KeyError, FileNotFoundError) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc

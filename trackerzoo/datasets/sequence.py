@@ -12,7 +12,9 @@ against that one convention.
 
 from __future__ import annotations
 
+import math
 import os
+import warnings
 from collections.abc import Callable, Iterator
 from collections.abc import Sequence as SequenceABC
 from pathlib import Path
@@ -20,6 +22,8 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import cv2
 import numpy as np
+
+from trackerzoo.errors import FrameCountWarning
 
 T = TypeVar("T")
 Lazy = T | Callable[[], T]
@@ -44,6 +48,32 @@ def read_image_rgb(path: PathLike) -> np.ndarray:
     if image is None:
         raise FileNotFoundError(f"cannot read image file {os.fspath(path)!r}")
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def count_video_frames(capture: cv2.VideoCapture, source: PathLike) -> int:
+    """Frames of the opened ``capture`` that actually decode; the capture is left at frame 0.
+
+    The container's frame count is trusted when its last frame can be grabbed (one
+    seek). Otherwise -- no count stored, or a header promising frames that do not decode,
+    as in a truncated file -- every frame is grabbed to count them, and a
+    ``FrameCountWarning`` naming ``source`` says how many of the promised ones decode.
+    """
+    stored = capture.get(cv2.CAP_PROP_FRAME_COUNT)
+    promised = int(stored) if math.isfinite(stored) and 0 < stored < 2 ** 31 else 0
+    if promised > 0:
+        capture.set(cv2.CAP_PROP_POS_FRAMES, promised - 1)
+        if capture.grab():
+            capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
+            return promised
+    capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
+    count = 0
+    while capture.grab():
+        count += 1
+    capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
+    if promised > count:
+        warnings.warn(f"video {os.fspath(source)!r}: its header promises {promised} frames but only {count} "
+                      f"decode; using those {count}", FrameCountWarning, stacklevel=3)
+    return count
 
 
 class ImageFileFrames:
@@ -104,16 +134,12 @@ class VideoFileFrames:
         return self._capture
 
     def __len__(self) -> int:
+        """Frames that decode (see ``count_video_frames``); ``ValueError`` when none does."""
         if self._length is None:
-            capture = self._open()
-            count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
-            if count <= 0:  # some containers do not store the count: decode to count
-                count = 0
-                capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
-                while capture.grab():
-                    count += 1
-                capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
-                self._next_index = 0
+            count = count_video_frames(self._open(), self.path)
+            self._next_index = 0
+            if count == 0:
+                raise ValueError(f"video file {os.fspath(self.path)!r} holds no frame that can be decoded")
             self._length = count
         return self._length
 

@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from trackerzoo.datasets.loaders.common import frame_files, natural_key
-from trackerzoo.datasets.sequence import IMAGE_SUFFIXES, read_image_rgb
+from trackerzoo.datasets.sequence import IMAGE_SUFFIXES, count_video_frames, read_image_rgb
 
 
 class FrameReader:
@@ -33,14 +33,18 @@ class FrameReader:
             self._images = frame_files(path)
             if not self._images:
                 raise ValueError(f"folder {self.source!r} holds no image files ({', '.join(sorted(IMAGE_SUFFIXES))})")
+        elif path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES:
+            self._images = [path]  # a single image: a one-frame source
         elif path.is_file():
             capture = cv2.VideoCapture(self.source)
             opened = capture.isOpened()
-            self._video_length = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) if opened else 0
+            # frames that decode, not what the header promises (a FrameCountWarning says so)
+            self._video_length = count_video_frames(capture, self.source) if opened else 0
             self.fps = float(capture.get(cv2.CAP_PROP_FPS) or 0.0) if opened else 0.0
             capture.release()
-            if not opened:
-                raise ValueError(f"cannot open video file {self.source!r}")
+            if not opened or self._video_length == 0:
+                raise ValueError(f"cannot decode {self.source!r}: neither a video OpenCV can read nor an image "
+                                 f"({', '.join(sorted(IMAGE_SUFFIXES))})")
         else:
             raise ValueError(f"frame source {self.source!r} is neither a video file, a folder nor a glob")
         if self._images is not None:
