@@ -249,3 +249,27 @@ def test_pickle_bytes_are_refused_by_torch_as_well():
     """The hand-written pickle is a real pickle (sanity check of the helper)."""
     with pytest.raises(pickle.UnpicklingError):
         pickle.loads(tensor_pickle({"w": ("0", 6, 0, [1], [1])}))  # persistent ids need a loader
+
+
+def test_keys_nested_too_deeply_are_refused(tmp_path):
+    """A key nested 200,000 deep: hashing it would crash CPython, so it is refused before it is built."""
+    path = tmp_path / "nested.pth"
+    with zipfile.ZipFile(path, "w") as archive:
+        pickled = tensor_pickle({"w": ("0", 6, 0, [6], [1])})
+        nested = b")" + b"\x85" * 200_000  # EMPTY_TUPLE, then TUPLE1 around it 200,000 times
+        archive.writestr("archive/data.pkl", pickled[:-1] + nested + b"J\x01\x00\x00\x00s.")
+        archive.writestr("archive/data/0", SIX_FLOATS)
+    with pytest.raises(ValueError, match=r"nested\.pth.*nest deeper than 1000 levels"):
+        read_checkpoint(path)
+
+
+def test_wide_state_dicts_are_not_mistaken_for_deep_ones(tmp_path):
+    """Thousands of keys (filled in by SETITEMS batches) and a deep real module stay readable."""
+    path = tmp_path / "wide.pth"
+    torch.save({f"layer{i}.weight": torch.full((2,), float(i)) for i in range(5000)}, path)
+    assert len(read_checkpoint(path).tensors) == 5000
+    module = torch.nn.Linear(1, 1)
+    for _ in range(60):
+        module = torch.nn.Sequential(module)
+    torch.save(module, tmp_path / "deep_ok.pth")
+    assert len(read_checkpoint(tmp_path / "deep_ok.pth").tensors) == 2

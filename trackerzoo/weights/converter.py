@@ -124,6 +124,8 @@ def read_checkpoint(path: Path | str) -> ExtractedTensors:
         return extract_tensors(loaded.root, format=loaded.format, placeholder_origins=loaded.placeholder_origins)
     except CheckpointError as exc:
         raise ValueError(f"{path}: refused as a PyTorch checkpoint: {exc}") from None
+    except RecursionError:
+        raise ValueError(f"{path}: refused as a PyTorch checkpoint: its entries nest too deeply") from None
     except ValueError as exc:
         raise ValueError(f"{path}: {exc}") from None
 

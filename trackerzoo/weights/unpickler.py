@@ -40,6 +40,7 @@ import io
 import math
 import os
 import pickle
+import pickletools
 import struct
 import zipfile
 from collections.abc import Callable
@@ -76,11 +77,60 @@ ELEMENT_SLACK = 1 << 20  # elements any file may view beyond that ratio (tiny ch
 MAX_COMPRESSION_RATIO = 100  # uncompressed / compressed size of one zip record ...
 COMPRESSION_FLOOR = 1 << 20  # ... checked for records inflating to more than this many bytes
 MAX_TENSOR_DIMENSIONS = 64
+# How deeply the objects of one pickle may nest. A state dict nests a few levels, a whole
+# pickled network some hundreds at most; a tuple nested ~100,000 deep crashes CPython
+# (its hash recurses without a limit) the moment the unpickler uses it as a dict key.
+MAX_PICKLE_DEPTH = 1000
 
 
 class CheckpointError(ValueError):
     """A checkpoint that is malformed or exceeds the allocation bounds; ``restricted_load``
     prefixes the file name."""
+
+
+# Opcodes that put items into an object already on the stack (list, dict, set, state).
+_FILLING_OPCODES = frozenset({"APPEND", "APPENDS", "SETITEM", "SETITEMS", "ADDITEMS", "BUILD"})
+
+
+def check_pickle_depth(stream: BinaryIO, limit: int = MAX_PICKLE_DEPTH) -> None:
+    """Refuse a pickle whose objects nest deeper than ``limit``, before any object is built.
+
+    Walks the opcodes (``pickletools.genops``) tracking only each stack item's nesting
+    depth: a container built from items is one deeper than its deepest item, and the
+    memo keeps depths for shared objects. The stream is put back where it started.
+    Raises ``CheckpointError``; malformed opcodes raise ``ValueError`` from ``pickletools``.
+    """
+    start = stream.tell()
+    depths: list[int] = []
+    marks: list[int] = []
+    memo: dict[Any, int] = {}
+    for opcode, argument, _ in pickletools.genops(stream):
+        name = opcode.name
+        if name == "MARK":
+            marks.append(len(depths))
+            continue
+        if name in ("PUT", "BINPUT", "LONG_BINPUT", "MEMOIZE"):
+            memo[argument if name != "MEMOIZE" else len(memo)] = depths[-1] if depths else 0
+            continue
+        if name in ("GET", "BINGET", "LONG_BINGET"):
+            depths.append(memo.get(argument, 0))
+            continue
+        before = opcode.stack_before
+        if pickletools.markobject in before:
+            cut = marks.pop() if marks else len(depths)
+            below = before.index(pickletools.markobject)  # consumed items under the mark (APPENDS' list)
+            cut = max(cut - below, 0)
+        else:
+            cut = max(len(depths) - len(before), 0)
+        consumed, depths[cut:] = depths[cut:], []
+        if name in _FILLING_OPCODES and consumed:  # items go into the object below them, which stays itself
+            depth = max(consumed[0], 1 + max(consumed[1:], default=-1))
+        else:
+            depth = 1 + max(consumed) if consumed else 0
+        if depth > limit:
+            raise CheckpointError(f"its objects nest deeper than {limit} levels")
+        depths.extend([depth] * len(opcode.stack_after))
+    stream.seek(start)
 
 
 def _element_size(dtype: torch.dtype) -> int:
@@ -285,6 +335,7 @@ class RestrictedUnpickler(pickle.Unpickler):
 
     def __init__(self, file: BinaryIO, storages: dict[str, StorageRef] | None = None) -> None:
         super().__init__(file, encoding="latin1")
+        self._stream = file
         self.storages = storages if storages is not None else {}
         self.placeholders: dict[str, type[Placeholder]] = {}
         self.storage_elements = 0  # declared by the storages named so far
@@ -305,6 +356,11 @@ class RestrictedUnpickler(pickle.Unpickler):
             return tensor
 
         return counted
+
+    def load(self) -> Any:
+        """The next pickle of the stream, once ``check_pickle_depth`` has passed it."""
+        check_pickle_depth(self._stream)
+        return super().load()
 
     def find_class(self, module: str, name: str) -> Any:
         allowed = ALLOWED_CALLABLES.get((module, name))
