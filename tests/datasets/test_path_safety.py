@@ -16,7 +16,6 @@ import pytest
 
 from trackerzoo.cli.main import main
 from trackerzoo.datasets import load_dataset
-from trackerzoo.datasets.synthetic import DatasetSpec, SceneConfig, build_dataset
 from trackerzoo.formats import results_io
 from trackerzoo.formats.paths import safe_name, safe_relative_path
 
@@ -163,10 +162,10 @@ def test_uav123_split_option(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def tiny_synthetic(tmp_path_factory) -> Path:
-    spec = DatasetSpec(sequences=2, frames=(6, 6), seed=3, procedural=True,
-                       config=SceneConfig(frame_size=(64, 48), object_size=(20.0, 30.0)))
-    root = tmp_path_factory.mktemp("tiny_synthetic")
-    build_dataset(spec, root, progress=False)
+    """Two 6-frame procedural sequences, made as a user makes them."""
+    root = tmp_path_factory.mktemp("tiny_synthetic") / "set"
+    assert main(["make-dataset", "--out", str(root), "--procedural", "--sequences", "2", "--frames", "6",
+                 "--seed", "3", "--size", "64x48"]) == 0
     return root
 
 

@@ -196,24 +196,29 @@ class _Deep:
         return (_Deep, (), {"_parameters": {"w": torch.ones(1)}, "_buffers": {}, "_modules": modules})
 
 
-def test_modules_nested_without_end_are_refused(tmp_path):
+def _chain(levels: int) -> _Deep:
     module = None
-    for _ in range(150):
+    for _ in range(levels):
         module = _Deep(module)
-    path = tmp_path / "deep.pth"
-    torch.save(module, path)
-    with pytest.raises(ValueError, match=r"deep\.pth.*nest deeper than 100"):
-        read_checkpoint(path)
+    return module
 
 
-def test_modules_sharing_children_cannot_explode_the_walk(tmp_path):
-    """Every level names the level below twice: 2**40 paths through 40 objects."""
+def _diamonds(levels: int) -> _Twice:
+    """Every level names the level below twice: 2**levels paths through ``levels`` objects."""
     module = _Deep()
-    for _ in range(40):
+    for _ in range(levels):
         module = _Twice(module)
-    path = tmp_path / "dag.pth"
-    torch.save(module, path)
-    with pytest.raises(ValueError, match=r"dag\.pth.*more than 100,000 sub-modules"):
+    return module
+
+
+@pytest.mark.parametrize(("module", "reason"), [
+    (lambda: _chain(150), "nest deeper than 100 levels"),
+    (lambda: _diamonds(40), "more than 100,000 sub-modules"),
+], ids=["nested-without-end", "shared-children"])
+def test_module_graphs_that_would_not_end_are_refused(tmp_path, module, reason):
+    path = tmp_path / "graph.pth"
+    torch.save(module(), path)
+    with pytest.raises(ValueError, match=rf"graph\.pth.*{reason}"):
         read_checkpoint(path)
 
 

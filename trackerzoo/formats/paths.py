@@ -40,6 +40,16 @@ def _problem(name: str, *, allow_slash: bool) -> str | None:
     return None
 
 
+def _checked(value: object, source: str | os.PathLike, what: str, *, allow_slash: bool) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"{what} {value!r} in {os.fspath(source)!r} is a {type(value).__name__}, not a string")
+    reason = _problem(value, allow_slash=allow_slash)
+    if reason is not None:
+        usage = "a relative path" if allow_slash else "a file name"
+        raise ValueError(f"{what} {value!r} in {os.fspath(source)!r} cannot be used as {usage}: {reason}")
+    return value
+
+
 def safe_name(name: object, *, source: str | os.PathLike, what: str = "sequence name") -> str:
     """``name`` when it is one plain path component; else ``ValueError`` naming ``source`` and the entry.
 
@@ -47,24 +57,14 @@ def safe_name(name: object, *, source: str | os.PathLike, what: str = "sequence 
     paths, names starting with a drive letter (``C:``) and names holding NUL. ``source``
     is the file (or option) the name was read from; ``what`` says what the entry is.
     """
-    if not isinstance(name, str):
-        raise ValueError(f"{what} {name!r} in {os.fspath(source)!r} is a {type(name).__name__}, not a string")
-    reason = _problem(name, allow_slash=False)
-    if reason is not None:
-        raise ValueError(f"{what} {name!r} in {os.fspath(source)!r} cannot be used as a file name: {reason}")
-    return name
+    return _checked(name, source, what, allow_slash=False)
 
 
 def safe_relative_path(path: object, *, source: str | os.PathLike, what: str = "path") -> str:
     """``path`` when it is a relative path of plain components joined by ``/``; else ``ValueError``.
 
     For entries that legitimately name a sub-folder (VOT's ``channels.color=color/%08d.jpg``,
-    LaSOT's ``<class>/<sequence>``). The same refusals as ``safe_name`` apply to each
+    the 2016 DAVIS list lines). The same refusals as ``safe_name`` apply to each
     component, and the path may not start with ``/`` or hold a ``..`` component.
     """
-    if not isinstance(path, str):
-        raise ValueError(f"{what} {path!r} in {os.fspath(source)!r} is a {type(path).__name__}, not a string")
-    reason = _problem(path, allow_slash=True)
-    if reason is not None:
-        raise ValueError(f"{what} {path!r} in {os.fspath(source)!r} cannot be used as a relative path: {reason}")
-    return path
+    return _checked(path, source, what, allow_slash=True)
