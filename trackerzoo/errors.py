@@ -31,3 +31,19 @@ class NotInitializedError(ValueError, RuntimeError):
 
 class WeightsNotFoundError(FileNotFoundError):
     """A weight file named by the manifest or by the user is missing."""
+
+
+class DataWarning(UserWarning):
+    """Something about the user's data that changes what a command does; the CLI prints it as one line."""
+
+
+class FrameCountWarning(DataWarning):
+    """A video's header promises more frames than decode (e.g. a truncated file); the decodable ones are used."""
+
+
+class NothingToScoreWarning(DataWarning):
+    """A metric had no frame (or run) to score, so it is reported as NaN (``null`` in JSON).
+
+    The message says which metric and why: e.g. a GOT-10k sequence whose target is never
+    visible after the first frame, or VOT runs all shorter than the EAO interval.
+    """

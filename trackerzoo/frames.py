@@ -14,13 +14,17 @@ dataset loaders can use it.
 from __future__ import annotations
 
 import glob
+import math
 import os
 import re
+import warnings
 from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import cv2
 import numpy as np
+
+from trackerzoo.errors import FrameCountWarning
 
 PathLike = str | os.PathLike
 
@@ -85,6 +89,32 @@ def check_range(start: object, end: object) -> tuple[int, int | None]:
     return int(start), int(end)
 
 
+def count_video_frames(capture: cv2.VideoCapture, source: PathLike) -> int:
+    """Frames of the opened ``capture`` that actually decode; the capture is left at frame 0.
+
+    The container's frame count is trusted when its last frame can be grabbed (one
+    seek). Otherwise -- no count stored, or a header promising frames that do not decode,
+    as in a truncated file -- every frame is grabbed to count them, and a
+    ``FrameCountWarning`` naming ``source`` says how many of the promised ones decode.
+    """
+    stored = capture.get(cv2.CAP_PROP_FRAME_COUNT)
+    promised = int(stored) if math.isfinite(stored) and 0 < stored < 2 ** 31 else 0
+    if promised > 0:
+        capture.set(cv2.CAP_PROP_POS_FRAMES, promised - 1)
+        if capture.grab():
+            capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
+            return promised
+    capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
+    count = 0
+    while capture.grab():
+        count += 1
+    capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
+    if promised > count:
+        warnings.warn(f"video {os.fspath(source)!r}: its header promises {promised} frames but only {count} "
+                      f"decode; using those {count}", FrameCountWarning, stacklevel=3)
+    return count
+
+
 class FrameReader:
     """An ordered sequence of RGB frames from one source.
 
@@ -117,14 +147,18 @@ class FrameReader:
             self._images = frame_files(path)
             if not self._images:
                 raise ValueError(f"folder {self.source!r} holds no image files ({', '.join(sorted(IMAGE_SUFFIXES))})")
+        elif path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES:
+            self._images = [path]  # a single image: a one-frame source
         elif path.is_file():
             capture = cv2.VideoCapture(self.source)
             opened = capture.isOpened()
-            self._length = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) if opened else 0
+            # frames that decode, not what the header promises (a FrameCountWarning says so)
+            self._length = count_video_frames(capture, self.source) if opened else 0
             self.fps = float(capture.get(cv2.CAP_PROP_FPS) or 0.0) if opened else 0.0
             capture.release()
-            if not opened:
-                raise ValueError(f"cannot open video file {self.source!r}")
+            if not opened or self._length == 0:
+                raise ValueError(f"cannot decode {self.source!r}: neither a video OpenCV can read nor an image "
+                                 f"({', '.join(sorted(IMAGE_SUFFIXES))})")
         else:
             raise ValueError(f"frame source {self.source!r} is neither a video file, a folder, a glob "
                              "nor a camera index")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -293,3 +294,149 @@ def test_worker_processes_report_frames_before_their_jobs_end(tracker_module, sm
         mine = [(kind, n) for kind, j, n in events if j == job]
         assert mine[-1][0] == "done" and mine[0][0] == "frames", mine  # progress came before the end
         assert 0 < sum(n for kind, n in mine if kind == "frames") <= job.frames
+
+
+# --------------------------------------------------------------------------- clean-up (issue #20, item 10)
+
+def _spawned_workers(parent: int) -> list[int]:
+    """PIDs of the multiprocessing workers whose parent is ``parent`` (from /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == parent and b"spawn_main" in command:
+            found.append(int(entry.name))
+    return found
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (a container's init may never reap an orphan)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_workers_die_with_their_parent(tracker_module, small_set, tmp_path):
+    """Killing the parent of `eval --workers 2` (SIGKILL, no clean-up possible) ends its workers."""
+    dataset = load_dataset("synthetic", small_set)
+    out = tmp_path / "orphans"
+    environment = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tracker_module), os.environ.get("PYTHONPATH", "")]))
+    process = subprocess.Popen([sys.executable, "-m", "trackerzoo.cli.main", "eval", "--tracker", TRACKER,
+                                "--set", "delay=0.05", "--dataset", f"synthetic:{small_set}", "--out", str(out),
+                                "--workers", "2", "--no-progress"], env=environment, start_new_session=True,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    workers: list[int] = []
+    try:
+        deadline = time.monotonic() + 180
+        while not _finished(out, dataset.names):  # the workers are up and working
+            if process.poll() is not None:
+                pytest.fail(f"eval exited before it could be killed: {process.stderr.read().decode()[-2000:]}")
+            if time.monotonic() > deadline:
+                pytest.fail("no sequence finished within 180 s")
+            time.sleep(0.05)
+        workers = _spawned_workers(process.pid)
+        assert len(workers) == 2
+        process.kill()  # the parent only
+        process.wait()
+        deadline = time.monotonic() + 5
+        while any(_running(pid) for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not [pid for pid in workers if _running(pid)], "workers outlived their parent"
+    finally:
+        for pid in {*workers, *_spawned_workers(process.pid), process.pid}:  # whatever survived
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        process.wait()
+
+
+def _eval(small_set: Path, out: Path, *extra: str) -> list[str]:
+    return ["eval", "--tracker", TRACKER, "--dataset", f"synthetic:{small_set}", "--out", str(out),
+            "--no-progress", *extra]
+
+
+@pytest.mark.parametrize(("bad", "message"), [
+    (["--set", "nosuch=1"], "unknown parameter"),
+    (["--set", "search=3.0", "--sequences", "nosuch"], "nosuch"),
+    (["--tracker", "tz_template_tracker:Nothing"], "cannot import"),
+])
+def test_a_typo_does_not_lock_the_output_folder(tracker_module, small_set, tmp_path, capsys, bad, message):
+    """run.json is written only once the dataset, the tracker and its parameters are checked."""
+    out = tmp_path / "run"
+    assert main([*_eval(small_set, out), *bad]) == 2
+    error = capsys.readouterr().err.strip()
+    assert message in error and len(error.splitlines()) == 1
+    assert not out.exists()
+    assert main(_eval(small_set, out, "--sequences", load_dataset("synthetic", small_set).names[0])) == 0
+    assert json.loads((out / "run.json").read_text())["params"] == {}
+
+
+def test_a_missing_dataset_does_not_lock_the_output_folder(tracker_module, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["eval", "--tracker", TRACKER, "--dataset", f"synthetic:{tmp_path / 'nosuch'}", "--out", str(out),
+                 "--no-progress"]) == 2
+    assert "nosuch" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_out_that_is_a_file_is_a_one_line_error(tracker_module, small_set, tmp_path, capsys):
+    file = tmp_path / "results.txt"
+    file.write_text("mine\n")
+    for out in (file, file / "below"):
+        assert main(_eval(small_set, out)) == 2
+        error = capsys.readouterr().err.strip()
+        assert len(error.splitlines()) == 1 and "is a file, not a folder" in error and str(file) in error
+    assert file.read_text() == "mine\n"
+
+
+def test_out_that_cannot_be_written_is_a_one_line_error(tracker_module, small_set, tmp_path, capsys, monkeypatch):
+    """A read-only --out: simulated (root ignores permission bits), then for real when not root."""
+    import errno
+
+    from trackerzoo.evaluation import runner
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(runner.tempfile, "mkstemp", refuse)
+        assert main(_eval(small_set, tmp_path / "ro")) == 2
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1 and "cannot be written: Permission denied" in error
+    assert not (tmp_path / "ro" / "run.json").exists()
+    if os.geteuid() != 0:
+        locked = tmp_path / "locked"
+        locked.mkdir()
+        locked.chmod(0o500)
+        try:
+            assert main(_eval(small_set, locked / "out")) == 2
+            assert "cannot be written" in capsys.readouterr().err
+        finally:
+            locked.chmod(0o700)
+
+
+def test_eval_json_writes_null_for_a_score_that_is_not_a_number(tracker_module, small_set, tmp_path, capsys):
+    """A compared folder without time files has no FPS: JSON null, never the non-JSON ``NaN``."""
+    import shutil
+
+    first, untimed = tmp_path / "first", tmp_path / "untimed"
+    assert main(_eval(small_set, first)) == 0
+    shutil.copytree(first, untimed)
+    for path in untimed.glob("*_time.txt"):
+        path.unlink()
+    capsys.readouterr()
+    assert main([*_eval(small_set, first), "--compare", str(untimed), "--json"]) == 0
+
+    def refuse(constant: str) -> float:
+        raise AssertionError(f"non-JSON constant {constant} in the output")
+
+    report = json.loads(capsys.readouterr().out, parse_constant=refuse)
+    assert report["runs"][1]["fps"] is None and report["runs"][0]["fps"] > 0

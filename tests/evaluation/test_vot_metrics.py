@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import cv2
@@ -9,6 +10,7 @@ import numpy as np
 import pytest
 
 from trackerzoo.datasets import load_dataset
+from trackerzoo.errors import NothingToScoreWarning
 from trackerzoo.evaluation.benchmark import score_results
 from trackerzoo.evaluation.vot import AnchorRun, VOTTruth, evaluate_vot, failure_progress
 from trackerzoo.formats.regions import INITIALIZATION, Mask, Polygon, Rectangle, format_region
@@ -46,17 +48,20 @@ def test_single_failed_run_accuracy_robustness_and_eao() -> None:
 def test_run_without_failure_stops_counting_after_its_end() -> None:
     truth = {"s": VOTTruth([TARGET] * 20, SIZE, [AnchorRun(0, False), AnchorRun(19, True)])}
     runs = {0: _run(20, range(0)), 19: _run(20, range(0))}
-    result = evaluate_vot(truth, {"s": runs})
+    with pytest.warns(NothingToScoreWarning, match=r"no run reaches the EAO interval \[115, 755\]"):
+        result = evaluate_vot(truth, {"s": runs})
     assert result.robustness == pytest.approx(1.0)
     assert result.accuracy == pytest.approx(38 / 40)
-    assert result.eao_curve[25] == 0.0 and result.eao == 0.0  # no run is active at lengths >= 20
+    # no run is active at lengths >= 20, so the EAO interval holds nothing to average (issue #20 item 11)
+    assert result.eao_curve[25] == 0.0 and math.isnan(result.eao)
 
 
 def test_absent_target_frames_never_fail_and_score_by_emptiness() -> None:
     empty = Mask(np.zeros((1, 1), dtype=bool), (0, 0))
     gt = [TARGET] * 10 + [empty] * 10 + [TARGET] * 10
     predicted = [INITIALIZATION] + [TARGET] * 9 + [FAR] * 5 + [empty] * 5 + [TARGET] * 10
-    result = evaluate_vot({"s": VOTTruth(gt, SIZE, [AnchorRun(0, False)])}, {"s": {0: predicted}})
+    with pytest.warns(NothingToScoreWarning, match="EAO is undefined"):  # 30 frames, no failure
+        result = evaluate_vot({"s": VOTTruth(gt, SIZE, [AnchorRun(0, False)])}, {"s": {0: predicted}})
     assert result.robustness == pytest.approx(1.0)
     # overlaps: 0 (init), 9 x 1, 5 x 0 (box on absent target), 5 x 1 (both empty), 10 x 1
     assert result.accuracy == pytest.approx(24 / 30)

@@ -7,8 +7,10 @@ import importlib
 import importlib.metadata
 import pkgutil
 import sys
+import warnings
 
 from trackerzoo.cli import commands
+from trackerzoo.errors import DataWarning
 
 
 def _version() -> str:
@@ -35,8 +37,19 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:  # `trackerzoo` alone: say what there is to do
         parser.print_help()
         return 0
+    shown = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, DataWarning):  # a finding about the user's data: one plain line
+            print(f"trackerzoo {args.command}: warning: {message}", file=sys.stderr)
+        else:
+            shown(message, category, filename, lineno, file, line)
+
     try:
-        return int(args.func(args) or 0)
+        with warnings.catch_warnings():
+            warnings.showwarning = show
+            warnings.simplefilter("always", DataWarning)
+            return int(args.func(args) or 0)
     except (ValueError, KeyError, FileNotFoundError) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         print(f"trackerzoo {args.command}: error: {message}", file=sys.stderr)

@@ -21,7 +21,7 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 import cv2
 import numpy as np
 
-from trackerzoo.frames import VIDEO_SUFFIXES, read_image_rgb
+from trackerzoo.frames import VIDEO_SUFFIXES, count_video_frames, read_image_rgb
 
 T = TypeVar("T")
 Lazy = T | Callable[[], T]
@@ -95,16 +95,12 @@ class VideoFileFrames:
         return self._capture
 
     def __len__(self) -> int:
+        """Frames that decode (see ``count_video_frames``); ``ValueError`` when none does."""
         if self._length is None:
-            capture = self._open()
-            count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
-            if count <= 0:  # some containers do not store the count: decode to count
-                count = 0
-                capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
-                while capture.grab():
-                    count += 1
-                capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
-                self._next_index = 0
+            count = count_video_frames(self._open(), self.path)
+            self._next_index = 0
+            if count == 0:
+                raise ValueError(f"video file {os.fspath(self.path)!r} holds no frame that can be decoded")
             self._length = count
         return self._length
 

@@ -31,6 +31,7 @@ from trackerzoo.evaluation.ope import INVALID_FRAME_RULES, evaluate_ope
 from trackerzoo.evaluation.vot import VOTTruth, evaluate_vot, sequence_anchor_runs
 from trackerzoo.formats.regions import rasterize
 from trackerzoo.formats.results_io import (
+    box_result_path,
     find_box_results,
     find_vot_result,
     read_box_file,
@@ -120,7 +121,7 @@ def _predicted_masks(results_dir: Path, sequence: Sequence) -> list[np.ndarray]:
     from trackerzoo.datasets.loaders.common import read_index_png
 
     width, height = sequence.image_size
-    region_file = results_dir / f"{sequence.name}.txt"
+    region_file = box_result_path(results_dir, sequence.name)  # the name is checked as a safe file name
     if region_file.is_file():
         regions = read_region_file(region_file)
         if len(regions) != len(sequence):

@@ -14,15 +14,23 @@ computes them, and cross-checked against it:
   AO is their mean, SR0.5 the fraction above 0.5, SR0.75 the fraction above the
   76th of 101 evenly spaced thresholds (the toolkit reads SR0.75 from that curve);
 * a prediction containing NaN scores IoU 0 (the toolkit would turn the whole AO into
-  NaN, which helps nobody).
+  NaN, which helps nobody);
+* nothing to score: a sequence with no visible frame after the first has AO = SR =
+  NaN (not 0, which would read as a total failure) and adds no frame to the pooled
+  scores; when no sequence has such a frame the pooled scores are NaN too. Either way a
+  ``NothingToScoreWarning`` names the sequences.
 """
 
 from __future__ import annotations
 
+import math
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from trackerzoo.errors import NothingToScoreWarning
 
 SUCCESS_THRESHOLDS = np.linspace(0.0, 1.0, 101)
 
@@ -84,8 +92,8 @@ def sequence_ious(predicted: np.ndarray, groundtruth: np.ndarray, image_size: tu
 
 
 def _scores(ious: np.ndarray) -> tuple[float, float, float, np.ndarray]:
-    if ious.size == 0:
-        return 0.0, 0.0, 0.0, np.zeros(len(SUCCESS_THRESHOLDS))
+    if ious.size == 0:  # nothing to score: undefined, not a failure
+        return math.nan, math.nan, math.nan, np.full(len(SUCCESS_THRESHOLDS), math.nan)
     curve = (ious[:, None] > SUCCESS_THRESHOLDS[None, :]).mean(axis=0)
     return float(ious.mean()), float((ious > 0.5).mean()), float(curve[75]), curve
 
@@ -112,6 +120,13 @@ def evaluate_got10k(predictions: Mapping[str, np.ndarray | Sequence[np.ndarray]]
         ao, sr50, sr75, _ = _scores(ious)
         per_sequence[name] = {"ao": ao, "sr50": sr50, "sr75": sr75, "frames": int(ious.size)}
         pooled.append(ious)
+    unscored = [name for name, scores in per_sequence.items() if scores["frames"] == 0]
     all_ious = np.concatenate(pooled)
+    if unscored:
+        listing = ", ".join(repr(name) for name in unscored[:5]) + (" ..." if len(unscored) > 5 else "")
+        scope = ("so AO and SR are undefined (NaN)" if all_ious.size == 0 else
+                 "so their AO and SR are undefined (NaN) and they add nothing to the pooled scores")
+        warnings.warn(f"GOT-10k: {len(unscored)} sequence(s) have no visible frame after the first "
+                      f"({listing}), {scope}", NothingToScoreWarning, stacklevel=2)
     ao, sr50, sr75, curve = _scores(all_ious)
     return GOT10kResult(ao, sr50, sr75, curve, per_sequence, int(all_ious.size))

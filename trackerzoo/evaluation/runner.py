@@ -25,6 +25,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import tempfile
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -304,15 +305,47 @@ def check_run_record(context: RunContext, out: Path) -> None:
     results_io.write_text_atomic(path, json.dumps(record, indent=1, sort_keys=True) + "\n")
 
 
+def check_output_folder(out: Path) -> None:
+    """Refuse an ``out`` that is a file (or lies below one); nothing is created."""
+    for folder in (out, *out.parents):
+        if folder.exists():
+            if not folder.is_dir():
+                raise ValueError(f"--out {str(out)!r}: {str(folder)!r} is a file, not a folder")
+            return
+
+
+def make_output_folder(out: Path) -> None:
+    """Create ``out`` and prove it writable; any ``OSError`` becomes a one-line ``ValueError``."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        handle, probe = tempfile.mkstemp(prefix=".write-check.", suffix=".tmp", dir=out)
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as exc:
+        raise ValueError(f"--out {str(out)!r} cannot be written: {exc.strerror or exc}") from None
+
+
 def run_evaluation(context: RunContext, executor, *, names: Iterable[str] | None = None,
                    progress: bool = True) -> list[JobResult]:
-    """Run every job not finished yet; returns the results of the jobs run now."""
+    """Run every job not finished yet; returns the results of the jobs run now.
+
+    Everything that can be refused is checked before ``out`` is touched: ``out`` must not
+    be a file, the dataset must load (its sequence names safe to use as file names), and
+    the tracker must build with its parameters. Only then is ``out`` created, shown to be
+    writable, and ``run.json`` written, so a typo never leaves a folder locked to a run
+    that could not start.
+    """
     out = Path(context.out)
-    out.mkdir(parents=True, exist_ok=True)
-    check_run_record(context, out)
-    remove_stale_temporaries(out)
+    check_output_folder(out)
     dataset = load_cached_dataset(context.kind, context.root, context.dataset_options)
     jobs = plan_jobs(context, dataset, names)
+    for job in jobs:  # a name an in-memory loader did not check is refused here, before any write
+        job.result_path(out)
+        job.time_path(out)
+    context.tracker.build()  # unknown tracker, variant, parameter or weights: fail in this process
+    make_output_folder(out)
+    check_run_record(context, out)
+    remove_stale_temporaries(out)
     pending = [job for job in jobs if not job.result_path(out).is_file()]
     from tqdm import tqdm
 

@@ -12,8 +12,14 @@ sees (the usual setup for a Ray cluster evaluating a shared dataset).
 from __future__ import annotations
 
 import concurrent.futures
+import ctypes
 import multiprocessing
+import os
 import queue as queue_module
+import signal
+import sys
+import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol
 
@@ -57,8 +63,47 @@ def _drain(frames: Any, on_frames: FrameCallback) -> None:
         on_frames(job, count)
 
 
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+PARENT_POLL_SECONDS = 1.0
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """End this (worker) process as soon as the process ``parent_pid`` is gone.
+
+    On Linux the kernel does it: ``prctl(PR_SET_PDEATHSIG, SIGKILL)`` kills the worker
+    when its parent exits, however the parent died (even by ``SIGKILL``). Elsewhere a
+    daemon thread polls ``os.getppid()`` every ``PARENT_POLL_SECONDS`` s. Either way a
+    parent that died before this call is noticed at once. Workers write result files
+    atomically, so being killed mid-job leaves nothing half-written.
+    """
+    armed = False
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            armed = libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) == 0
+        except (OSError, AttributeError):
+            armed = False
+    if os.getppid() != parent_pid:  # the parent died before we were armed
+        os._exit(1)
+    if armed:
+        return
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(PARENT_POLL_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="trackerzoo-parent-watch", daemon=True).start()
+
+
+def start_worker(threads: int, parent_pid: int, frame_queue: Any = None) -> None:
+    """Initializer of a local worker process: die with the parent, then ``configure_worker``."""
+    die_with_parent(parent_pid)
+    configure_worker(threads, frame_queue)
+
+
 class LocalProcessExecutor:
-    """A pool of ``workers`` spawned processes.
+    """A pool of ``workers`` spawned processes, which die with the process that started them.
 
     ``spawn`` rather than ``fork``: forking a process that has started OpenCV or torch
     threads can deadlock the child.
@@ -77,7 +122,8 @@ class LocalProcessExecutor:
         # Progress reports need the runner's own job function (it knows the worker's queue).
         frames = spawn.Queue() if on_frames is not None and fn is run_job else None
         pool = concurrent.futures.ProcessPoolExecutor(
-            self.workers, mp_context=spawn, initializer=configure_worker, initargs=(context.threads, frames))
+            self.workers, mp_context=spawn, initializer=start_worker,
+            initargs=(context.threads, os.getpid(), frames))
         try:
             function = run_job_in_worker if frames is not None else fn
             pending = {pool.submit(function, context, job) for job in jobs}

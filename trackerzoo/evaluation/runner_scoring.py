@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from trackerzoo.errors import NothingToScoreWarning
 from trackerzoo.evaluation.runner import RUN_RECORD, VOT_KINDS
 from trackerzoo.formats import results_io
 
@@ -127,10 +129,35 @@ def _read_box_results(folder: Path, sequence) -> np.ndarray:
     return boxes
 
 
+def _scorable(dataset) -> list:
+    """Sequences with ground truth after frame 0; a ``NothingToScoreWarning`` names the others.
+
+    A plain video with only its initial box (or a test split) has nothing to compare the
+    tracker with: scoring it would report a meaningless, near-zero AUC.
+    """
+    keep = [seq for seq in dataset if len(seq) > 1 and np.isfinite(seq.boxes[1:]).all(axis=1).any()]
+    skipped = [seq.name for seq in dataset if seq not in keep]
+    if skipped:
+        listing = ", ".join(repr(name) for name in skipped[:5]) + (" ..." if len(skipped) > 5 else "")
+        scope = "nothing is scored (NaN)" if not keep else "they are left out of the scores"
+        warnings.warn(f"{len(skipped)} sequence(s) have no ground truth after the first frame ({listing}), "
+                      f"so {scope}", NothingToScoreWarning, stacklevel=3)
+    return keep
+
+
 def score_box_folder(folder: Path, dataset, kind: str) -> ScoredRun:
     from trackerzoo.evaluation.got10k import evaluate_got10k
-    from trackerzoo.evaluation.ope import evaluate_ope
+    from trackerzoo.evaluation.ope import PRECISION_THRESHOLDS, SUCCESS_THRESHOLDS, evaluate_ope
 
+    times = [results_io.box_time_path(folder, seq.name) for seq in dataset]
+    scorable = _scorable(dataset)
+    if not scorable:
+        for seq in dataset:  # the results must still be there and complete
+            _read_box_results(folder, seq)
+        names = (["ao", "sr50", "sr75"] if kind in GOT10K_STYLE_KINDS else []) + ["auc", "precision", "norm_precision"]
+        return ScoredRun(run_label(folder), folder, {**dict.fromkeys(names, math.nan), **speed_metrics(times)},
+                         np.full(len(SUCCESS_THRESHOLDS), math.nan), np.full(len(PRECISION_THRESHOLDS), math.nan))
+    dataset = scorable
     predictions = {seq.name: _read_box_results(folder, seq) for seq in dataset}
     groundtruth = {seq.name: seq.boxes for seq in dataset}
     visible = {seq.name: seq.visible for seq in dataset}
@@ -140,7 +167,7 @@ def score_box_folder(folder: Path, dataset, kind: str) -> ScoredRun:
         got = evaluate_got10k(predictions, groundtruth, {seq.name: _image_size(seq) for seq in dataset}, visible)
         metrics.update({"ao": got.ao, "sr50": got.sr50, "sr75": got.sr75})
     metrics.update({"auc": ope.auc, "precision": ope.precision, "norm_precision": ope.normalized_precision})
-    metrics.update(speed_metrics([results_io.box_time_path(folder, seq.name) for seq in dataset]))
+    metrics.update(speed_metrics(times))
     return ScoredRun(run_label(folder), folder, metrics, ope.success_curve, ope.precision_curve)
 
 

@@ -24,16 +24,22 @@ Reimplemented from the challenge definitions and checked against ``vot-toolkit``
   toolkit's, kept so scores are comparable). Runs that end without failure stop
   counting after their end. EAO is the mean of the curve over ``low..high`` with the
   curve holding indices ``0..high-1`` (so index ``high`` itself is not part of it).
+  When no run is active at any length of that interval (every run ended, without
+  failing, before ``low`` frames: sequences shorter than the interval) there is nothing
+  to average and the EAO is NaN, with a ``NothingToScoreWarning`` saying why.
 """
 
 from __future__ import annotations
 
+import math
+import warnings
 from collections.abc import Mapping
 from collections.abc import Sequence as SequenceABC
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from trackerzoo.errors import NothingToScoreWarning
 from trackerzoo.formats.regions import Region, region_is_empty, region_overlaps
 
 FAILURE_THRESHOLD = 0.1
@@ -193,10 +199,18 @@ def evaluate_vot(truth: Mapping[str, VOTTruth], predictions: Mapping[str, Mappin
         active_total += active
     with np.errstate(divide="ignore", invalid="ignore"):
         curve = np.where(active_total > 0, phi_total / np.maximum(active_total, 1), 0.0)
+    if active_total[low:high + 1].any():
+        eao = float(np.mean(curve[low:high + 1]))
+    else:
+        longest = max(len(seq.regions) for seq in truth.values())
+        warnings.warn(f"VOT EAO is undefined (NaN): no run reaches the EAO interval [{low}, {high}] frames "
+                      f"(the longest sequence has {longest} frames and no run failed, so every run ended before "
+                      f"frame {low})", NothingToScoreWarning, stacklevel=2)
+        eao = math.nan
     return VOTResult(
         accuracy=accuracy_sum / accuracy_weight if accuracy_weight > 0 else 0.0,
         robustness=robustness_sum / robustness_weight,
-        eao=float(np.mean(curve[low:high + 1])),
+        eao=eao,
         eao_curve=curve,
         per_sequence=per_sequence,
     )

@@ -35,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
+from trackerzoo.formats.paths import safe_name
 from trackerzoo.formats.regions import (
     Mask,
     Polygon,
@@ -225,14 +226,20 @@ def write_times(path: str | os.PathLike, seconds: Iterable[float]) -> None:
 
 
 # --------------------------------------------------------------------------- layouts
+# Every builder below checks the sequence name with ``safe_name``, so that a name read
+# from a data file can never place a result outside ``results_dir``.
+
+def _checked(results_dir: str | os.PathLike, sequence: str) -> str:
+    return safe_name(sequence, source=results_dir, what="sequence name for the results folder")
+
 
 def box_result_path(results_dir: str | os.PathLike, sequence: str) -> Path:
     """Where we write a sequence's boxes: ``<results>/<seq>.txt``."""
-    return Path(results_dir) / f"{sequence}.txt"
+    return Path(results_dir) / f"{_checked(results_dir, sequence)}.txt"
 
 
 def box_time_path(results_dir: str | os.PathLike, sequence: str) -> Path:
-    return Path(results_dir) / f"{sequence}_time.txt"
+    return Path(results_dir) / f"{_checked(results_dir, sequence)}_time.txt"
 
 
 def find_box_results(results_dir: str | os.PathLike, sequence: str) -> list[Path]:
@@ -244,7 +251,7 @@ def find_box_results(results_dir: str | os.PathLike, sequence: str) -> list[Path
     flat = box_result_path(results_dir, sequence)
     if flat.is_file():
         return [flat]
-    folder = Path(results_dir) / sequence
+    folder = Path(results_dir) / _checked(results_dir, sequence)
     if folder.is_dir():
         pattern = re.compile(rf"{re.escape(sequence)}_(\d+)\.txt")
         return sorted(p for p in folder.iterdir() if pattern.fullmatch(p.name))
@@ -252,12 +259,12 @@ def find_box_results(results_dir: str | os.PathLike, sequence: str) -> list[Path
 
 
 def vot_run_name(sequence: str, anchor: int) -> str:
-    return f"{sequence}_{anchor:08d}"
+    return f"{safe_name(sequence, source='a VOT run', what='sequence name')}_{anchor:08d}"
 
 
 def vot_result_path(results_dir: str | os.PathLike, sequence: str, anchor: int) -> Path:
     """``<results>/<seq>/<seq>_<anchor:08d>.txt`` as vot-toolkit stores a multistart run."""
-    return Path(results_dir) / sequence / f"{vot_run_name(sequence, anchor)}.txt"
+    return Path(results_dir) / _checked(results_dir, sequence) / f"{vot_run_name(sequence, anchor)}.txt"
 
 
 def find_vot_result(results_dir: str | os.PathLike, sequence: str, anchor: int) -> Path | None:
@@ -277,4 +284,4 @@ def read_vot_result(path: str | os.PathLike) -> list[Region]:
 
 
 def vot_time_path(results_dir: str | os.PathLike, sequence: str, anchor: int) -> Path:
-    return Path(results_dir) / sequence / f"{vot_run_name(sequence, anchor)}_time.value"
+    return Path(results_dir) / _checked(results_dir, sequence) / f"{vot_run_name(sequence, anchor)}_time.value"

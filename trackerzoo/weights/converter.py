@@ -19,10 +19,15 @@ import torch
 from trackerzoo.registry import Registry, default_registry
 from trackerzoo.weights.files import apply_state_dict, save_safetensors
 from trackerzoo.weights.key_filters import strip_prefix
-from trackerzoo.weights.unpickler import PendingTensor, Placeholder, restricted_load
+from trackerzoo.weights.unpickler import CheckpointError, PendingTensor, Placeholder, restricted_load
 
 # Keys under which repos wrap their state dict: pytracking/ltr ``net``, then the usual ones.
 STATE_DICT_WRAPPERS = ("net", "state_dict", "model", "model_state_dict", "network")
+# A pickled nn.Module is walked down its ``_modules``: real networks nest a few dozen
+# levels and hold some thousands of modules; a crafted graph could nest without end or
+# share children so that the walk doubles at every level.
+MAX_MODULE_DEPTH = 100
+MAX_MODULE_VISITS = 100_000
 
 
 @dataclasses.dataclass
@@ -37,17 +42,34 @@ class ExtractedTensors:
 
 
 def _module_tensors(module: Placeholder, prefix: str, out: dict[str, Any]) -> None:
-    """Collect ``_parameters``/``_buffers`` of a pickled ``nn.Module`` (a placeholder) recursively."""
-    state = module.__dict__.get("placeholder_state")
-    if not isinstance(state, Mapping):
-        return
-    for attribute in ("_parameters", "_buffers"):
-        for name, value in (state.get(attribute) or {}).items():
-            if value is not None:
-                out[prefix + name] = value
-    for name, child in (state.get("_modules") or {}).items():
-        if isinstance(child, Placeholder):
-            _module_tensors(child, f"{prefix}{name}.", out)
+    """Collect ``_parameters``/``_buffers`` of a pickled ``nn.Module`` (a placeholder), depth first.
+
+    Raises ``CheckpointError`` beyond ``MAX_MODULE_DEPTH`` levels or ``MAX_MODULE_VISITS`` modules.
+    """
+    stack: list[tuple[Placeholder, str, int]] = [(module, prefix, 0)]
+    visits = 0
+    while stack:
+        current, path, depth = stack.pop()
+        visits += 1
+        if depth > MAX_MODULE_DEPTH:
+            raise CheckpointError(f"its pickled modules nest deeper than {MAX_MODULE_DEPTH} levels (at {path!r})")
+        if visits > MAX_MODULE_VISITS:
+            raise CheckpointError(f"its pickled modules hold more than {MAX_MODULE_VISITS:,} sub-modules")
+        state = current.__dict__.get("placeholder_state")
+        if not isinstance(state, Mapping):
+            continue
+        for attribute in ("_parameters", "_buffers"):
+            entries = state.get(attribute) or {}
+            if not isinstance(entries, Mapping):
+                continue
+            for name, value in entries.items():
+                if value is not None:
+                    out[f"{path}{name}"] = value
+        children = state.get("_modules") or {}
+        if isinstance(children, Mapping):
+            for name, child in reversed(list(children.items())):
+                if isinstance(child, Placeholder):
+                    stack.append((child, f"{path}{name}.", depth + 1))
 
 
 def _as_mapping(value: Any) -> Mapping[str, Any] | None:
@@ -91,9 +113,21 @@ def extract_tensors(root: Any, *, format: str = "", placeholder_origins: Iterabl
 
 
 def read_checkpoint(path: Path | str) -> ExtractedTensors:
-    """Read a pytracking/ltr or plain PyTorch checkpoint without executing any of its code."""
+    """Read a pytracking/ltr or plain PyTorch checkpoint without executing any of its code.
+
+    Tensors viewing one storage share its memory. Raises ``FileNotFoundError`` for a
+    missing file and ``ValueError`` naming the file for one that cannot be read, exceeds
+    the allocation bounds of ``trackerzoo.weights.unpickler`` or holds no state dict.
+    """
     loaded = restricted_load(path)
-    return extract_tensors(loaded.root, format=loaded.format, placeholder_origins=loaded.placeholder_origins)
+    try:
+        return extract_tensors(loaded.root, format=loaded.format, placeholder_origins=loaded.placeholder_origins)
+    except CheckpointError as exc:
+        raise ValueError(f"{path}: refused as a PyTorch checkpoint: {exc}") from None
+    except RecursionError:
+        raise ValueError(f"{path}: refused as a PyTorch checkpoint: its entries nest too deeply") from None
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from None
 
 
 @dataclasses.dataclass

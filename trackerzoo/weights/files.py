@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import torch
-from safetensors import safe_open
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 from torch import nn
 
@@ -81,10 +81,18 @@ def save_safetensors(
     return sha256_file(path)
 
 
+def _unreadable(path: Path | str, exc: Exception) -> ValueError:
+    return ValueError(f"weights file {str(path)!r} is not a readable safetensors file (corrupt, truncated or "
+                      f"another format): {exc}")
+
+
 def read_metadata(path: Path | str) -> dict[str, str]:
-    """The string metadata stored in a safetensors header."""
-    with safe_open(str(path), framework="pt") as handle:
-        return dict(handle.metadata() or {})
+    """The string metadata stored in a safetensors header; ``ValueError`` naming a file that is none."""
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            return dict(handle.metadata() or {})
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise _unreadable(path, exc) from None
 
 
 def _listed_entry_for(path: Path, entries: list[ManifestEntry], folder: Path) -> ManifestEntry | None:
@@ -137,7 +145,8 @@ def load_state_dict(name_or_path: str | Path) -> dict[str, torch.Tensor]:
     """Tensors of a weight file, given a manifest name or a path.
 
     When the file is listed in the manifest its sha256 must match; tensors come back in
-    the dtype they were stored in (usually fp16).
+    the dtype they were stored in (usually fp16). A file that is not a valid safetensors
+    file (corrupt, truncated, a pickled checkpoint renamed) is a ``ValueError`` naming it.
     """
     path, entry = resolve_weights(name_or_path)
     if path.suffix != ".safetensors":
@@ -149,15 +158,40 @@ def load_state_dict(name_or_path: str | Path) -> dict[str, torch.Tensor]:
                 f"checksum mismatch for weights {entry.name!r} ({path}): the manifest records sha256 "
                 f"{entry.sha256}, the file has {actual}; the file is corrupt or was replaced"
             )
-    return load_file(str(path), device="cpu")
+    try:
+        return load_file(str(path), device="cpu")
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise _unreadable(path, exc) from None
+
+
+def _dtype_problem(key: str, value: torch.Tensor, target: torch.Tensor) -> str | None:
+    """Why ``value`` cannot stand for the module tensor ``target`` (None when it can).
+
+    Floating module tensors need floating values (an int8 tensor of the right shape is
+    not weights for a float layer); integer and bool buffers need the same kind.
+    """
+    if target.is_floating_point() != value.is_floating_point():
+        return f"{key}: file {value.dtype} vs module {target.dtype}"
+    if target.is_complex() != value.is_complex() or (target.dtype == torch.bool) != (value.dtype == torch.bool):
+        return f"{key}: file {value.dtype} vs module {target.dtype}"
+    return None
+
+
+def _non_finite(value: torch.Tensor) -> int:
+    """Number of NaN or infinite values of a floating tensor (0 for other dtypes)."""
+    if not (value.is_floating_point() or value.is_complex()):
+        return 0
+    return int((~torch.isfinite(value)).sum())
 
 
 def apply_state_dict(module: nn.Module, state_dict: Mapping[str, torch.Tensor], *, source: str = "state dict") -> None:
     """Load ``state_dict`` into ``module`` with exact keys and shapes (strict).
 
-    Every mismatch is reported at once (missing keys, unexpected keys, wrong shapes) in
-    a ValueError, so a converter or a layout option can be fixed in one round. Floating
-    tensors are cast to the dtype and device of the parameter they replace.
+    Every mismatch is reported at once (missing keys, unexpected keys, wrong shapes,
+    wrong dtype kinds, NaN or infinite values) in a ValueError, so a converter or a
+    layout option can be fixed in one round. Floating tensors are cast to the dtype and
+    device of the parameter they replace; a floating module tensor needs a floating one
+    in the file (an int8 tensor of the right shape is refused, not silently cast).
     """
     own = module.state_dict()
     missing = sorted(key for key in own if key not in state_dict and not key.endswith(OPTIONAL_KEY_SUFFIXES))
@@ -167,7 +201,11 @@ def apply_state_dict(module: nn.Module, state_dict: Mapping[str, torch.Tensor], 
         for key in state_dict
         if key in own and tuple(state_dict[key].shape) != tuple(own[key].shape)
     )
-    if missing or unexpected or wrong_shape:
+    wrong_dtype = sorted(problem for key in state_dict if key in own
+                         for problem in [_dtype_problem(key, state_dict[key], own[key])] if problem)
+    non_finite = sorted(f"{key} ({count} of {state_dict[key].numel()})" for key in state_dict
+                        for count in [_non_finite(state_dict[key])] if count)
+    if missing or unexpected or wrong_shape or wrong_dtype or non_finite:
         parts = [f"weights from {source} do not match {type(module).__name__}"]
         if missing:
             parts.append(f"missing keys ({len(missing)}): {missing}")
@@ -175,6 +213,10 @@ def apply_state_dict(module: nn.Module, state_dict: Mapping[str, torch.Tensor], 
             parts.append(f"unexpected keys ({len(unexpected)}): {unexpected}")
         if wrong_shape:
             parts.append(f"shape mismatches ({len(wrong_shape)}): {wrong_shape}")
+        if wrong_dtype:
+            parts.append(f"dtype mismatches ({len(wrong_dtype)}): {wrong_dtype}")
+        if non_finite:
+            parts.append(f"NaN or infinite values in ({len(non_finite)}): {non_finite}")
         raise ValueError("; ".join(parts))
     converted = {}
     for key, target in own.items():

@@ -95,11 +95,21 @@ def manifest_path(folder: Path | None = None) -> Path:
 
 
 def read_manifest(path: Path | str | None = None) -> list[ManifestEntry]:
-    """All entries of a manifest (an absent manifest is an empty one)."""
+    """All entries of a manifest (an absent manifest is an empty one).
+
+    Raises ``ValueError`` naming the manifest when it is not valid JSON, not a list, or
+    holds a malformed or repeated entry.
+    """
     path = Path(path) if path is not None else manifest_path()
     if not path.is_file():
         return []
-    raw = json.loads(path.read_text(encoding="utf-8"))
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"weight manifest {str(path)!r} is not valid JSON (line {exc.lineno}, column {exc.colno}): "
+                         f"{exc.msg}") from None
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"weight manifest {str(path)!r} is not UTF-8 text: {exc}") from None
     if not isinstance(raw, list):
         raise ValueError(f"{path} must hold a JSON list of entries, got {type(raw).__name__}")
     entries = [ManifestEntry.from_dict(item) for item in raw]

@@ -26,6 +26,7 @@ from trackerzoo.datasets import Dataset, Sequence
 from trackerzoo.datasets.loaders.common import frame_files, read_index_png, read_list, require_dir
 from trackerzoo.datasets.loaders.masks import boxes_from_masks, visible_from_masks
 from trackerzoo.formats.palette_png import VOID_LABEL
+from trackerzoo.formats.paths import safe_name, safe_relative_path
 
 YEARS = (2016, 2017)
 
@@ -39,7 +40,10 @@ def _split_names(root: Path, year: int, split: str) -> list[str]:
             names = []
             for line in read_list(list_file):
                 first = line.split()[0]
-                names.append(first.strip("/").split("/")[-2] if "/" in first else first)
+                if "/" in first:  # the 2016 release: /JPEGImages/480p/<video>/00000.jpg
+                    relative = safe_relative_path(first.lstrip("/"), source=list_file, what="DAVIS frame path")
+                    first = relative.split("/")[-2] if "/" in relative else relative
+                names.append(safe_name(first, source=list_file, what="DAVIS video name"))
             return list(dict.fromkeys(names))
     raise FileNotFoundError(f"DAVIS {year} split {split!r}: none of {[str(c) for c in candidates]} exists")
 
@@ -84,6 +88,8 @@ def load_davis(root: Path, *, year: int = 2017, split: str = "val", resolution: 
     require_dir(root, "DAVIS root")
     if year not in YEARS:
         raise ValueError(f"DAVIS year {year!r} is not one of {YEARS}")
+    safe_name(split, source="the split option", what="DAVIS split")
+    safe_name(resolution, source="the resolution option", what="DAVIS resolution")
     image_root = require_dir(root / "JPEGImages" / resolution, "DAVIS frames")
     label_root = require_dir(root / "Annotations" / resolution, "DAVIS annotations")
     found: list[Sequence] = []

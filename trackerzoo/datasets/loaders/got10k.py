@@ -26,6 +26,7 @@ from trackerzoo.datasets.loaders.common import (
     read_list,
     require_dir,
 )
+from trackerzoo.formats.paths import safe_name
 
 SPLITS = ("train", "val", "test")
 
@@ -70,7 +71,9 @@ def load_got10k(root: Path, *, split: str = "val", sequences: list[str] | None =
             raise ValueError(f"GOT-10k split {split!r} is not one of {SPLITS}")
         split_dir = require_dir(root / split, f"GOT-10k {split} split")
     list_file = split_dir / "list.txt"
-    names = read_list(list_file) if list_file.is_file() else sorted(
-        p.name for p in split_dir.iterdir() if p.is_dir())
+    if list_file.is_file():
+        names = [safe_name(name, source=list_file) for name in read_list(list_file)]
+    else:
+        names = sorted(safe_name(p.name, source=split_dir) for p in split_dir.iterdir() if p.is_dir())
     dataset = Dataset(f"got10k-{split}", [_got10k_sequence(split_dir / name) for name in names])
     return dataset.subset(sequences) if sequences else dataset

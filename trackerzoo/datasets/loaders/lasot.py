@@ -18,6 +18,7 @@ import numpy as np
 
 from trackerzoo.datasets import Dataset, Sequence
 from trackerzoo.datasets.loaders.common import frame_files, read_box_file, read_flags, read_list, require_dir
+from trackerzoo.formats.paths import safe_name
 
 SPLIT_FILES = {"test": "testing_set.txt", "train": "training_set.txt"}
 
@@ -63,7 +64,8 @@ def load_lasot(root: Path, *, split: str = "all", sequences: list[str] | None = 
         list_file = root / SPLIT_FILES[split]
         if not list_file.is_file():
             raise FileNotFoundError(f"LaSOT split {split!r} needs {list_file}")
-        names = [f"{name.rsplit('-', 1)[0]}/{name}" for name in read_list(list_file)]
+        names = [f"{name.rsplit('-', 1)[0]}/{name}" for name in
+                 (safe_name(entry, source=list_file) for entry in read_list(list_file))]
     else:
         raise ValueError(f"LaSOT split {split!r} is not one of 'all', 'test', 'train'")
     dataset = Dataset(f"lasot-{split}", [_lasot_sequence(root / name) for name in names])

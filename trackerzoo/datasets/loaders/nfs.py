@@ -20,6 +20,7 @@ import numpy as np
 
 from trackerzoo.datasets import Dataset, Sequence
 from trackerzoo.datasets.loaders.common import frame_files, require_dir, require_file
+from trackerzoo.formats.paths import safe_name
 
 FPS_CHOICES = (30, 240)
 _SUBSAMPLE = 8
@@ -76,7 +77,7 @@ def load_nfs(root: Path, *, fps: int = 30, sequences: list[str] | None = None) -
     require_dir(root, "NfS root")
     if fps not in FPS_CHOICES:
         raise ValueError(f"NfS fps {fps!r} is not one of {FPS_CHOICES}")
-    found = [_nfs_sequence(folder, folder.name, fps)
+    found = [_nfs_sequence(folder, safe_name(folder.name, source=root), fps)
              for folder in sorted(p for p in root.iterdir() if (p / str(fps) / p.name).is_dir())]
     dataset = Dataset(f"nfs{fps}", found)
     return dataset.subset(sequences) if sequences else dataset

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from trackerzoo.datasets import Dataset, Sequence
 from trackerzoo.datasets.loaders.common import frame_files, read_box_file, require_dir
+from trackerzoo.formats.paths import safe_name
 
 # 1-based first annotated frame of the OTB-100 sequences that do not start at frame 1.
 START_FRAMES = {"BlurCar1": 247, "BlurCar3": 3, "BlurCar4": 18, "David": 300}
@@ -54,8 +55,10 @@ def load_otb(root: Path, *, sequences: list[str] | None = None) -> Dataset:
         if numbered:
             for box_file in numbered:
                 index = box_file.name.split(".")[1]
-                found.append(_otb_sequence(f"{folder.name}-{index}", folder, box_file, start))
+                name = safe_name(f"{folder.name}-{index}", source=box_file)
+                found.append(_otb_sequence(name, folder, box_file, start))
         elif (folder / "groundtruth_rect.txt").is_file():
-            found.append(_otb_sequence(folder.name, folder, folder / "groundtruth_rect.txt", start))
+            box_file = folder / "groundtruth_rect.txt"
+            found.append(_otb_sequence(safe_name(folder.name, source=root), folder, box_file, start))
     dataset = Dataset("otb", found)
     return dataset.subset(sequences) if sequences else dataset

@@ -1,10 +1,12 @@
-"""A plain video file or image folder, with an optional box file.
+"""A plain video file, image folder or single image, with an optional box file.
 
-``root`` is a video (``.mp4``, ``.avi`` ...) or a folder of images (natural name
-order). Boxes come from ``boxes=<file>`` or, when not given, from
-``groundtruth.txt`` / ``groundtruth_rect.txt`` in the folder or ``<video>.txt`` next
-to the video; one ``x,y,w,h`` line per frame (commas, tabs or spaces). A box file
-with a single line gives the initial box only. Without any box file all boxes are
+``root`` is a video (``.mp4``, ``.avi`` ...), a folder of images (natural name
+order) or one image file (a one-frame sequence). A video counts the frames that
+decode: a header promising more (a truncated file) gives a ``FrameCountWarning``.
+Boxes come from ``boxes=<file>`` or, when not given, from ``groundtruth.txt`` /
+``groundtruth_rect.txt`` in the folder or ``<video>.txt`` next to the video; one
+``x,y,w,h`` line per frame (commas, tabs or spaces). A box file with a single line
+gives the initial box only. Without any box file all boxes are
 NaN (a tracker then needs its initial box from the user).
 
 Absent targets: NaN box lines mean unknown; there are no visibility flags.
@@ -19,7 +21,9 @@ import numpy as np
 
 from trackerzoo.datasets import Dataset, Sequence
 from trackerzoo.datasets.loaders.common import boxes_for_frames, frame_files, read_box_file
-from trackerzoo.datasets.sequence import VIDEO_SUFFIXES, VideoFileFrames
+from trackerzoo.datasets.sequence import VideoFileFrames
+from trackerzoo.formats.paths import safe_name
+from trackerzoo.frames import IMAGE_SUFFIXES, VIDEO_SUFFIXES
 
 BOX_FILE_NAMES = ("groundtruth.txt", "groundtruth_rect.txt")
 
@@ -33,9 +37,14 @@ def _find_box_file(root: Path) -> Path | None:
 
 def load_plain(root: Path, *, boxes: str | os.PathLike | None = None, name: str | None = None) -> Dataset:
     if root.is_file():
-        if root.suffix.lower() not in VIDEO_SUFFIXES:
-            raise ValueError(f"{os.fspath(root)!r} is not a video file (known suffixes: {sorted(VIDEO_SUFFIXES)})")
-        frames: object = VideoFileFrames(root)
+        suffix = root.suffix.lower()
+        if suffix in IMAGE_SUFFIXES:
+            frames: object = [root]  # one image: a one-frame sequence
+        elif suffix in VIDEO_SUFFIXES:
+            frames = VideoFileFrames(root)
+        else:
+            raise ValueError(f"{os.fspath(root)!r} is neither a video file ({', '.join(sorted(VIDEO_SUFFIXES))}) "
+                             f"nor an image ({', '.join(sorted(IMAGE_SUFFIXES))})")
     elif root.is_dir():
         files = frame_files(root)
         if not files:
@@ -46,7 +55,7 @@ def load_plain(root: Path, *, boxes: str | os.PathLike | None = None, name: str 
     box_file = Path(boxes) if boxes is not None else _find_box_file(root)
     if box_file is not None and not box_file.is_file():
         raise FileNotFoundError(f"box file {os.fspath(box_file)!r} does not exist")
-    sequence_name = name or root.stem
+    sequence_name = safe_name(name, source="the name option") if name is not None else safe_name(root.stem, source=root)
 
     def load_boxes() -> np.ndarray:
         length = len(sequence)

@@ -15,6 +15,7 @@ import numpy as np
 
 from trackerzoo.datasets import Dataset, Sequence
 from trackerzoo.datasets.loaders.common import boxes_for_frames, frame_files, read_box_file, require_dir
+from trackerzoo.formats.paths import safe_name
 
 TRAIN_CHUNKS = tuple(f"TRAIN_{i}" for i in range(12))
 
@@ -47,9 +48,10 @@ def load_trackingnet(root: Path, *, split: str = "test", chunks: list[str] | Non
             raise ValueError(f"TrackingNet split {split!r} is not 'test' or 'train'")
     found = []
     for chunk in chunks:
+        safe_name(chunk, source="the chunks option", what="TrackingNet chunk")
         chunk_dir = require_dir(root / chunk, f"TrackingNet chunk {chunk!r}")
         anno_dir = require_dir(chunk_dir / "anno", f"TrackingNet chunk {chunk!r} annotations")
         for box_file in sorted(anno_dir.glob("*.txt")):
-            found.append(_trackingnet_sequence(chunk_dir, box_file.stem))
+            found.append(_trackingnet_sequence(chunk_dir, safe_name(box_file.stem, source=box_file)))
     dataset = Dataset(f"trackingnet-{label}", found)
     return dataset.subset(sequences) if sequences else dataset

@@ -18,6 +18,7 @@ import numpy as np
 
 from trackerzoo.datasets import Dataset, Sequence
 from trackerzoo.datasets.loaders.common import frame_files, read_box_file, require_dir
+from trackerzoo.formats.paths import safe_name
 
 # 1-based first frame of the UAV123 sequences that are sections of a longer folder.
 SECTION_STARTS = {
@@ -71,10 +72,11 @@ def _uav_sequence(name: str, folder: Path, start: int, box_file: Path) -> Sequen
 def load_uav123(root: Path, *, split: str = "UAV123", sequences: list[str] | None = None) -> Dataset:
     require_dir(root, "UAV123 root")
     frames_root = require_dir(root / "data_seq" / "UAV123", "UAV123 frames")
+    safe_name(split, source="the split option", what="UAV123 split")
     anno_dir = require_dir(root / "anno" / split, f"UAV123 annotations {split!r}")
     found = []
     for box_file in sorted(anno_dir.glob("*.txt")):
-        name = box_file.stem
+        name = safe_name(box_file.stem, source=box_file)
         if (frames_root / name).is_dir():
             found.append(_uav_sequence(name, frames_root / name, 1, box_file))
             continue

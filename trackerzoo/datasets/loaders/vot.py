@@ -24,6 +24,7 @@ import numpy as np
 
 from trackerzoo.datasets import Dataset, Sequence
 from trackerzoo.datasets.loaders.common import read_flags, read_list, read_properties, require_dir, require_file
+from trackerzoo.formats.paths import safe_name, safe_relative_path
 from trackerzoo.formats.regions import UNKNOWN, Region, rasterize, region_is_empty, region_to_box
 from trackerzoo.formats.results_io import read_region_file
 
@@ -68,12 +69,15 @@ def _vot_sequence(folder: Path) -> Sequence:
     cache: dict[str, object] = {}
     metadata_file = folder / "sequence"
     metadata = read_properties(metadata_file, separators="=") if metadata_file.is_file() else {}
-    pattern = metadata.get("channels.color", DEFAULT_PATTERN if metadata else "%08d.jpg")
+    pattern = safe_relative_path(metadata.get("channels.color", DEFAULT_PATTERN if metadata else "%08d.jpg"),
+                                 source=metadata_file, what="frame pattern channels.color")
+    groundtruth = safe_relative_path(metadata.get("groundtruth", "groundtruth.txt"), source=metadata_file,
+                                     what="ground-truth file")
     declared_length = int(metadata["length"]) if "length" in metadata else None
 
     def regions() -> list[Region]:
         if "regions" not in cache:
-            found = read_region_file(folder / metadata.get("groundtruth", "groundtruth.txt"))
+            found = read_region_file(folder / groundtruth)
             if declared_length is not None and len(found) < declared_length:
                 found = found + [UNKNOWN] * (declared_length - len(found))  # as the toolkit pads
             cache["regions"] = found
@@ -126,9 +130,10 @@ def load_vot(root: Path, *, sequences: list[str] | None = None) -> Dataset:
     require_dir(root, "VOT root")
     list_file = root / "list.txt"
     if list_file.is_file():
-        names = read_list(list_file)
+        names = [safe_name(name, source=list_file) for name in read_list(list_file)]
     else:
-        names = sorted(p.name for p in root.iterdir() if p.is_dir() and (p / "groundtruth.txt").is_file())
+        names = sorted(safe_name(p.name, source=root) for p in root.iterdir()
+                       if p.is_dir() and (p / "groundtruth.txt").is_file())
     for name in names:
         require_dir(root / name, f"VOT sequence {name!r} listed in {list_file}")
     dataset = Dataset(root.name or "vot", [_vot_sequence(root / name) for name in names])

@@ -24,6 +24,7 @@ import numpy as np
 from trackerzoo.datasets import Dataset, Sequence
 from trackerzoo.datasets.loaders.common import frame_files, read_index_png, require_dir, require_file
 from trackerzoo.datasets.loaders.masks import boxes_from_masks, visible_from_masks
+from trackerzoo.formats.paths import safe_name
 
 SPLITS = ("train", "valid", "test")
 
@@ -68,14 +69,23 @@ def load_youtube_vos(root: Path, *, split: str = "valid", sequences: list[str] |
     if split not in SPLITS:
         raise ValueError(f"YouTube-VOS split {split!r} is not one of {SPLITS}")
     split_dir = require_dir(root / split, f"YouTube-VOS {split} split")
-    videos = _read_meta(split_dir / "meta.json")
+    meta_file = split_dir / "meta.json"
+    videos = _read_meta(meta_file)
     found = []
     for video in sorted(videos):
-        objects = videos[video].get("objects", {})
+        safe_name(video, source=meta_file, what="YouTube-VOS video")
+        entry = videos[video]
+        objects = entry.get("objects", {}) if isinstance(entry, dict) else None
+        if not isinstance(objects, dict):
+            raise ValueError(f"{os.fspath(meta_file)!r}: video {video!r} has no 'objects' mapping")
+        for key in objects:
+            if not (isinstance(key, str) and key.isdecimal()):
+                raise ValueError(f"{os.fspath(meta_file)!r}: object id {key!r} of video {video!r} is not a number")
         for key in sorted(objects, key=int):
-            frames = objects[key].get("frames") or []
+            frames = objects[key].get("frames") or [] if isinstance(objects[key], dict) else []
             if not frames:
-                raise ValueError(f"{split_dir / 'meta.json'}: object {key} of {video!r} lists no frames")
-            found.append(_object_sequence(split_dir, video, int(key), str(frames[0]), objects[key].get("category")))
+                raise ValueError(f"{os.fspath(meta_file)!r}: object {key} of {video!r} lists no frames")
+            first = safe_name(str(frames[0]), source=meta_file, what=f"first frame of object {key} of {video!r}")
+            found.append(_object_sequence(split_dir, video, int(key), first, objects[key].get("category")))
     dataset = Dataset(f"youtube_vos-{split}", found)
     return dataset.subset(sequences) if sequences else dataset

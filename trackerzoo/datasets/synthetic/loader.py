@@ -14,6 +14,7 @@ import numpy as np
 from trackerzoo.datasets.sequence import Dataset, Sequence
 from trackerzoo.datasets.synthetic.generator import METADATA_NAME
 from trackerzoo.datasets.synthetic.writers import FRAME_NAME, GOT10K_DIR, VOT_DIR
+from trackerzoo.formats.paths import safe_name
 from trackerzoo.formats.regions import rasterize
 from trackerzoo.formats.results_io import read_box_file, read_region_file
 
@@ -45,7 +46,9 @@ class _LazyMasks:
 
 
 def _load_sequence(root: Path, entry: dict, frame_size: tuple[int, int]) -> Sequence:
-    name = entry["name"]
+    if not isinstance(entry, dict) or "name" not in entry:
+        raise ValueError(f"sequence entry {entry!r} in {str(root / METADATA_NAME)!r} has no 'name'")
+    name = safe_name(entry["name"], source=root / METADATA_NAME)
     got = root / GOT10K_DIR / name
     vot = root / VOT_DIR / name
     length = int(entry["frames"])
