@@ -222,13 +222,20 @@ def test_ray_executor_matches_local(tracker_module, small_set, tmp_path, monkeyp
     ray = pytest.importorskip("ray")
     # Ray workers are new interpreters: they find the test tracker through PYTHONPATH.
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(tracker_module), os.environ.get("PYTHONPATH", "")]))
+    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")  # no token file in the home folder
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
     local, remote = tmp_path / "local", tmp_path / "ray"
     run_evaluation(_context(small_set, local), InlineExecutor(), progress=False)
-    run_evaluation(_context(small_set, remote), make_executor("ray"), progress=False)
+    # A small local instance on a loopback address (Ray would pick the machine's outward IP).
+    ray.init(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.3", log_to_driver=False)
+    try:
+        results = run_evaluation(_context(small_set, remote), make_executor("ray"), progress=False)
+        assert {r.node for r in results} == {ray.get_runtime_context().get_node_id()}
+    finally:
+        ray.shutdown()
     for sequence in load_dataset("synthetic", small_set):
         assert (results_io.box_result_path(remote, sequence.name).read_text()
                 == results_io.box_result_path(local, sequence.name).read_text())
-    ray.shutdown()
 
 
 def test_run_labels_name_what_differs_from_the_defaults(tmp_path):
