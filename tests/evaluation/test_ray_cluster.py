@@ -12,6 +12,7 @@ that the nodes cannot see.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import re
@@ -20,6 +21,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from collections.abc import Iterator
@@ -36,7 +38,8 @@ from trackerzoo.evaluation.runner import RunContext, TrackerSpec, run_evaluation
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(importlib.util.find_spec("ray") is None,
-                       reason="the 'ray' package is not installed (scripts/bootstrap.sh installs requirements-ray.txt)"),
+                       reason="the 'ray' package is not installed (the bootstrap installs requirements-ray.txt)"),
+    pytest.mark.skipif(sys.platform != "linux", reason="finds the cluster's processes through /proc"),
 ]
 
 GUARD = textwrap.dedent('''
@@ -122,7 +125,8 @@ def _wait_started(process: subprocess.Popen, log: Path, timeout: float = 240.0) 
     deadline = time.monotonic() + timeout
     while STARTED not in log.read_text(errors="replace"):
         if process.poll() is not None or time.monotonic() > deadline:
-            pytest.fail(f"ray start did not come up (exit {process.poll()}):\n{log.read_text(errors='replace')[-3000:]}")
+            output = log.read_text(errors="replace")[-3000:]
+            pytest.fail(f"ray start did not come up (exit {process.poll()}):\n{output}")
         time.sleep(0.5)
 
 
@@ -139,29 +143,24 @@ def _processes_mentioning(text: str) -> list[int]:
     return found
 
 
+def _signal_group(process: subprocess.Popen, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signum)  # the process group ``ray start`` leads: its raylet, GCS, workers
+
+
 def _stop(processes: list[subprocess.Popen], temp_root: Path) -> None:
     """Stop the process groups started here (SIGTERM, then SIGKILL), then any straggler using our temp dir."""
     for process in reversed(processes):
-        try:
-            os.killpg(process.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-    deadline = time.monotonic() + 5
+        _signal_group(process, signal.SIGTERM)
+    deadline = time.monotonic() + 3
     for process in reversed(processes):
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            pass
-        try:
-            os.killpg(process.pid, signal.SIGKILL)  # the raylet, GCS and workers of that node
-        except ProcessLookupError:
-            pass
+        _signal_group(process, signal.SIGKILL)
         process.wait()
     for pid in _processes_mentioning(str(temp_root)):
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
 
 @pytest.fixture(scope="module")
@@ -176,7 +175,7 @@ def cluster(tmp_path_factory) -> Iterator[Cluster]:
     build_dataset(spec, data, progress=False)
     shutil.copytree(data, driver_only)
     # Unix socket paths must stay short: the node temp dirs live directly under /tmp.
-    temp_root = Path(__import__("tempfile").mkdtemp(prefix="tzray-"))
+    temp_root = Path(tempfile.mkdtemp(prefix="tzray-"))
     guard_log = folder / "guard.log"
     guard_log.touch()
     driver_env = {**os.environ, "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0", "OMP_NUM_THREADS": "1"}

@@ -248,7 +248,11 @@ class RayExecutor:
             return
         ray = self.ray
         if not ray.is_initialized():
-            ray.init(address=self.address, ignore_reinit_error=True, log_to_driver=False)
+            try:
+                ray.init(address=self.address, ignore_reinit_error=True, log_to_driver=False)
+            except ConnectionError as exc:
+                where = self.address or os.environ.get("RAY_ADDRESS") or "a local Ray instance"
+                raise ValueError(f"cannot reach the Ray cluster at {where!r}: {exc}") from None
         options = {"num_cpus": self.cpus, "num_gpus": self.gpus}
         tracking = fn is run_job
         remote = ray.remote(ray_track_task if tracking else _function_task).options(**options)
