@@ -208,6 +208,33 @@ def cluster(tmp_path_factory) -> Iterator[Cluster]:
         shutil.rmtree(temp_root, ignore_errors=True)
 
 
+def test_the_guard_blocks_and_logs_writes_under_the_result_folders(tmp_path):
+    """The control for the cluster tests: a process with the guard cannot write under ``outs``."""
+    (tmp_path / "guard").mkdir()
+    (tmp_path / "guard" / "sitecustomize.py").write_text(GUARD)
+    (tmp_path / "outs").mkdir()
+    log = tmp_path / "guard.log"
+    attempts = textwrap.dedent(f'''
+        import os
+        out = {str(tmp_path / "outs")!r}
+        for attempt in (lambda: open(os.path.join(out, "a.txt"), "w"),
+                        lambda: os.open(os.path.join(out, "b"), os.O_WRONLY | os.O_CREAT | os.O_EXCL),
+                        lambda: os.mkdir(os.path.join(out, "c")),
+                        lambda: os.replace({str(log)!r}, os.path.join(out, "d"))):
+            try:
+                attempt()
+                print("written")
+            except PermissionError:
+                print("refused")
+    ''')
+    env = {**os.environ, "PYTHONPATH": str(tmp_path / "guard"), "TZ_TEST_NO_WRITE": str(tmp_path / "outs"),
+           "TZ_TEST_GUARD_LOG": str(log), "TZ_TEST_NODE": "probe"}
+    result = subprocess.run([sys.executable, "-c", attempts], env=env, capture_output=True, text=True, timeout=60)
+    assert result.stdout.split() == ["refused"] * 4, result.stderr
+    assert list((tmp_path / "outs").iterdir()) == []
+    assert [line.split()[:2] for line in log.read_text().splitlines()] == [["WRITE", "probe"]] * 4
+
+
 @pytest.fixture(scope="module")
 def local_results(cluster: Cluster) -> Path:
     """kcf over the cluster's data with the local executor: the reference files."""
