@@ -15,6 +15,9 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1
 # torch is pinned to the CPU wheel of this machine; never let pip resolve a newer one.
 $PIP install -q "torch==2.13.0" setuptools wheel pybind11 ninja
 $PIP install -q -r requirements-dev.txt
+# Ray for `eval --executor ray` and its two-node cluster test (about 45 s the first time on
+# 2 cores); before the --no-deps toolkits below, whose missing extras pip would list after it.
+$PIP install -q -r requirements-ray.txt
 # Reference evaluation toolkits for the metric cross-checks (without their opencv-python).
 $PIP install -q -r requirements-eval-check-deps.txt
 $PIP install -q --no-deps -r requirements-eval-check.txt

@@ -164,11 +164,69 @@ def test_vot_protocol_runs_every_anchor(tracker_module, small_set, tmp_path, cap
 def test_unknown_executor_and_missing_ray():
     with pytest.raises(ValueError, match="threads"):
         make_executor("threads")
+    with pytest.raises(ValueError, match="--executor ray"):
+        make_executor("local", ray_gpus=0.5)
+    with pytest.raises(ValueError, match="--executor ray"):
+        make_executor("local", 2, ship_frames=True)
     try:
         import ray  # noqa: F401
     except ImportError:
         with pytest.raises(ValueError, match="pip install"):
             make_executor("ray")
+
+
+def test_ray_resources_are_checked_before_ray_is_needed():
+    for cpus, gpus, match in ((-1, 0, "--ray-cpus must be a number >= 0, got -1.0"),
+                              (1, 1.5, "--ray-gpus must be a fraction below 1 or a whole number"),
+                              (0, 0, "both 0"), (float("nan"), 0, "--ray-cpus")):
+        with pytest.raises(ValueError, match=match):
+            make_executor("ray", ray_cpus=cpus, ray_gpus=gpus)
+
+
+def test_job_outputs_are_written_like_the_workers_write_them(tmp_path):
+    """The driver's writer (Ray) gives the bytes ``results_io`` gives, masks as RLE lines."""
+    from trackerzoo.evaluation.runner import Job, JobOutput, write_job_output
+    from trackerzoo.formats.regions import INITIALIZATION, Mask, Rectangle, format_region
+
+    boxes = np.array([[1, 2, 30, 40], [1.25, 2.5, 30.125, np.nan]])
+    write_job_output(tmp_path / "ray", JobOutput(Job("seq", 2), (0.01, 0.002), 0.5, boxes=boxes))
+    results_io.write_box_file(tmp_path / "ref" / "seq.txt", boxes)
+    results_io.write_times(tmp_path / "ref" / "seq_time.txt", (0.01, 0.002))
+    for name in ("seq.txt", "seq_time.txt"):
+        assert (tmp_path / "ray" / name).read_bytes() == (tmp_path / "ref" / name).read_bytes()
+
+    mask = np.zeros((12, 16), dtype=bool)
+    mask[3:7, 5:9] = True
+    regions = [INITIALIZATION, Mask(mask), Rectangle(2, 3, 4.5, 6)]
+    job = Job("vot_seq", 3, anchor=4)
+    write_job_output(tmp_path / "ray", JobOutput(job, (0.1, 0.2, 0.3), 1.0,
+                                                 regions=tuple(format_region(r) for r in regions)))
+    results_io.write_region_file(tmp_path / "ref" / "vot.txt", regions)
+    assert job.result_path(tmp_path / "ray").read_bytes() == (tmp_path / "ref" / "vot.txt").read_bytes()
+    assert job.result_path(tmp_path / "ray").read_text().splitlines()[1].startswith("m5,3,4,4,")
+    assert results_io.read_times(job.time_path(tmp_path / "ray")).tolist() == [0.1, 0.2, 0.3]
+    with pytest.raises(ValueError, match="exactly one of boxes and regions"):
+        write_job_output(tmp_path / "bad", JobOutput(job, (), 0.0))
+
+
+def test_shipped_sequence_gives_the_job_the_same_predictions(tracker_module, small_set, tmp_path):
+    from trackerzoo.evaluation.runner import plan_jobs, track_job
+    from trackerzoo.evaluation.runner_executors import ship_sequence
+
+    for kind, root in (("synthetic", small_set), ("vot", small_set / "vot")):
+        if kind not in dataset_kinds():
+            continue
+        dataset = load_dataset(kind, root)
+        context = RunContext(TrackerSpec(TRACKER), kind, str(root), str(tmp_path / kind))
+        job = plan_jobs(context, dataset)[-1]
+        shipped = ship_sequence(dataset[job.sequence])
+        frame = shipped.frame(0)
+        frame[:] = 0  # a copy: the shipped frames stay as they were
+        assert shipped.frame(0).any()
+        ours, reference = track_job(context, job, sequence=shipped), track_job(context, job)
+        assert ours.regions == reference.regions and ours.times and len(ours.times) == len(reference.times)
+        if ours.boxes is not None:
+            np.testing.assert_array_equal(ours.boxes, reference.boxes)
 
 
 # --------------------------------------------------------------------------- resume
@@ -223,13 +281,20 @@ def test_ray_executor_matches_local(tracker_module, small_set, tmp_path, monkeyp
     ray = pytest.importorskip("ray")
     # Ray workers are new interpreters: they find the test tracker through PYTHONPATH.
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(tracker_module), os.environ.get("PYTHONPATH", "")]))
+    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")  # no token file in the home folder
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
     local, remote = tmp_path / "local", tmp_path / "ray"
     run_evaluation(_context(small_set, local), InlineExecutor(), progress=False)
-    run_evaluation(_context(small_set, remote), make_executor("ray"), progress=False)
+    # A small local instance on a loopback address (Ray would pick the machine's outward IP).
+    ray.init(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.3", log_to_driver=False)
+    try:
+        results = run_evaluation(_context(small_set, remote), make_executor("ray"), progress=False)
+        assert {r.node for r in results} == {ray.get_runtime_context().get_node_id()}
+    finally:
+        ray.shutdown()
     for sequence in load_dataset("synthetic", small_set):
         assert (results_io.box_result_path(remote, sequence.name).read_text()
                 == results_io.box_result_path(local, sequence.name).read_text())
-    ray.shutdown()
 
 
 def test_run_labels_name_what_differs_from_the_defaults(tmp_path):

@@ -7,7 +7,10 @@ completed jobs: an interrupted evaluation resumes and never trusts a partial fil
 
 Jobs are independent and only need the dataset (``kind``, ``root``) and the tracker
 (name and parameters), so they can run in local processes or as Ray tasks
-(``runner_executors``) with the same code.
+(``runner_executors``) with the same code. A job is two steps: ``track_job`` computes
+the predictions (a ``JobOutput``: boxes or VOT region lines, per-frame times) and
+``write_job_output`` writes them; local workers do both, a Ray task only the first and
+the driver writes what it returns, so ``--out`` never needs to be visible to the nodes.
 
 Progress is counted in frames while a job runs: a job reports the frames it has
 tracked every ``PROGRESS_INTERVAL`` seconds through a ``FrameCallback`` (inline runs
@@ -37,7 +40,15 @@ import numpy as np
 import trackerzoo
 from trackerzoo import Tracker
 from trackerzoo.formats import results_io
-from trackerzoo.formats.regions import INITIALIZATION, Mask, Rectangle, Region, rasterize, region_to_box
+from trackerzoo.formats.regions import (
+    INITIALIZATION,
+    Mask,
+    Rectangle,
+    Region,
+    format_region,
+    rasterize,
+    region_to_box,
+)
 from trackerzoo.session import run_ope, run_tracker
 
 RUN_RECORD = "run.json"
@@ -107,6 +118,42 @@ class Job:
 class JobResult:
     job: Job
     seconds: float
+    node: str | None = None  # the Ray node id that ran the job (None for local runs)
+
+
+@dataclass(frozen=True)
+class JobOutput:
+    """A job's predictions, as a Ray task returns them to the driver (picklable, compact).
+
+    ``times``: seconds per tracked frame. OPE jobs have ``boxes`` (float64 ``[T, 4]``,
+    ``x, y, w, h`` pixels, row 0 the ground truth); VOT jobs have ``regions``, one region
+    line per frame as ``format_region`` writes it (``1`` first, masks in their ``m...``
+    RLE form), so a mask costs its run lengths rather than a full ``(H, W)`` array.
+    ``seconds`` is the job's wall time.
+    """
+
+    job: Job
+    times: tuple[float, ...]
+    seconds: float
+    boxes: np.ndarray | None = None
+    regions: tuple[str, ...] | None = None
+
+
+def write_job_output(out: str | os.PathLike, output: JobOutput) -> None:
+    """Write a job's files into ``out`` atomically: the times first, the result last.
+
+    The one writer of job results, for workers that write themselves (local processes)
+    and for the Ray driver alike. Raises ``ValueError`` when the output has neither or
+    both of ``boxes`` and ``regions``.
+    """
+    job = output.job
+    if (output.boxes is None) == (output.regions is None):
+        raise ValueError(f"the output of job {job!r} must have exactly one of boxes and regions")
+    results_io.write_times(job.time_path(out), output.times)
+    if output.boxes is not None:
+        results_io.write_box_file(job.result_path(out), output.boxes)
+    else:
+        results_io.write_region_lines(job.result_path(out), output.regions or ())
 
 
 # --------------------------------------------------------------------------- workers
@@ -228,30 +275,40 @@ def _run_vot(tracker: Tracker, sequence, job: Job,
     return output, times
 
 
-def run_job(context: RunContext, job: Job, on_frames: FrameCallback | None = None) -> JobResult:
-    """Track one sequence (or one VOT anchor run) and write its files atomically.
+def track_job(context: RunContext, job: Job, on_frames: FrameCallback | None = None,
+              sequence: Any = None) -> JobOutput:
+    """Track one sequence (or one VOT anchor run) and return its predictions; writes nothing.
 
-    ``on_frames(job, n)`` receives the frames tracked so far in batches (progress).
+    ``sequence`` is the dataset sequence to track (``None``: loaded from ``context``'s
+    dataset, i.e. from its root); ``on_frames(job, n)`` receives the frames tracked so far
+    in batches (progress). A tracker failure is raised as ``RuntimeError`` naming the job.
     """
-    dataset = load_cached_dataset(context.kind, context.root, context.dataset_options)
-    sequence = dataset[job.sequence]
+    if sequence is None:
+        sequence = load_cached_dataset(context.kind, context.root, context.dataset_options)[job.sequence]
     tracker = context.tracker.build()
     counter = FrameCounter(job, on_frames)
     started = time.perf_counter()
     try:
         if job.anchor is None:
             boxes, times = run_ope(tracker, sequence if on_frames is None else _CountedSequence(sequence, counter))
-            results_io.write_times(job.time_path(context.out), times)
-            results_io.write_box_file(job.result_path(context.out), boxes)
-        else:
-            regions, times = _run_vot(tracker, sequence, job, counter)
-            results_io.write_times(job.time_path(context.out), times)
-            results_io.write_region_file(job.result_path(context.out), regions)
+            return JobOutput(job, tuple(times), time.perf_counter() - started, boxes=boxes)
+        regions, times = _run_vot(tracker, sequence, job, counter)
+        return JobOutput(job, tuple(times), time.perf_counter() - started,
+                         regions=tuple(format_region(region) for region in regions))
     except Exception as exc:
         raise RuntimeError(f"tracking sequence {job.sequence!r}"
                            f"{'' if job.anchor is None else f' (anchor {job.anchor})'} failed: "
                            f"{type(exc).__name__}: {exc}") from exc
-    return JobResult(job, time.perf_counter() - started)
+
+
+def run_job(context: RunContext, job: Job, on_frames: FrameCallback | None = None) -> JobResult:
+    """Track one sequence (or one VOT anchor run) and write its files atomically into ``context.out``.
+
+    ``on_frames(job, n)`` receives the frames tracked so far in batches (progress).
+    """
+    output = track_job(context, job, on_frames)
+    write_job_output(context.out, output)
+    return JobResult(job, output.seconds)
 
 
 def run_job_in_worker(context: RunContext, job: Job) -> JobResult:

@@ -154,7 +154,12 @@ def read_region_file(path: str | os.PathLike) -> list[Region]:
 
 
 def write_region_file(path: str | os.PathLike, regions: Iterable[Region]) -> None:
-    write_text_atomic(path, "".join(format_region(region) + "\n" for region in regions))
+    write_region_lines(path, (format_region(region) for region in regions))
+
+
+def write_region_lines(path: str | os.PathLike, lines: Iterable[str]) -> None:
+    """Write VOT region lines already formatted by ``regions.format_region``, atomically."""
+    write_text_atomic(path, "".join(line + "\n" for line in lines))
 
 
 def read_vot_binary_trajectory(path: str | os.PathLike) -> list[Region]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
+from collections import Counter
 from pathlib import Path
 
 from trackerzoo.cli.commands.eval_results import json_safe
@@ -24,6 +26,15 @@ def register(subparsers) -> None:
     parser.add_argument("--executor", choices=("local", "ray"), default="local",
                         help="local processes, or Ray tasks (needs the optional 'ray' package)")
     parser.add_argument("--threads", type=int, default=1, help="CPU threads per worker")
+    parser.add_argument("--ray-address", default=None,
+                        help="Ray cluster to join (head host:port, or 'auto'); default RAY_ADDRESS, else a local "
+                             "Ray instance")
+    parser.add_argument("--ray-cpus", type=float, default=1.0, help="CPUs each Ray task reserves (default 1)")
+    parser.add_argument("--ray-gpus", type=float, default=0.0,
+                        help="GPUs each Ray task reserves; a fraction such as 0.25 lets 4 trackers share a GPU")
+    parser.add_argument("--ship-frames", action="store_true",
+                        help="Ray: the driver sends each sequence's frames to its task (a dataset only the "
+                             "driver can read); without it every node must read the dataset root")
     parser.add_argument("--compare", nargs="*", type=Path, default=[],
                         help="other result folders on the same dataset to include in table and plot")
     add_sequences_option(parser)
@@ -53,8 +64,13 @@ def run(args: argparse.Namespace) -> int:
         import trackerzoo
 
         trackerzoo.api.default_registry().get(args.tracker)  # unknown name: fail before spawning workers
-    executor = make_executor(args.executor, args.workers)
-    run_evaluation(context, executor, names=args.sequences, progress=not args.no_progress)
+    executor = make_executor(args.executor, args.workers, ray_address=args.ray_address, ray_cpus=args.ray_cpus,
+                             ray_gpus=args.ray_gpus, ship_frames=args.ship_frames)
+    results = run_evaluation(context, executor, names=args.sequences, progress=not args.no_progress)
+    nodes = Counter(result.node for result in results if result.node is not None)
+    if nodes:  # Ray: where the tasks ran
+        print(f"ray: {sum(nodes.values())} tasks on {len(nodes)} node(s): "
+              + ", ".join(f"{node} x{count}" for node, count in sorted(nodes.items())), file=sys.stderr)
 
     dataset = load_cached_dataset(data.kind, str(data.root), options)
     if args.sequences:
