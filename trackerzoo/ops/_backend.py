@@ -137,7 +137,11 @@ def resolve(op: str, backend: str, tensors: tuple[torch.Tensor, ...]) -> str:
         if forced == "torch":
             return "torch"
         wanted = "cuda" if device.type == "cuda" else "cpu" if device.type == "cpu" else None
-        one_dtype = all(t.dtype == dtype for t in tensors)
+        one_dtype = True
+        for t in tensors:  # a plain loop: resolve runs on every op call, all() costs more
+            if t.dtype != dtype:
+                one_dtype = False
+                break
         if wanted is not None and dtype == torch.float32 and one_dtype:
             pick = _table.choice(op, device.type, shape_bucket(op, tensors))
             if pick == "torch" or pick in ALTERNATIVES[op] or (pick == wanted and _has_kernel(op, wanted)):
