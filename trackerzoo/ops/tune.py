@@ -195,8 +195,11 @@ def fastest(row: dict) -> str | None:
 
 def device_label(device: torch.device) -> str:
     """The device's name: the GPU's for CUDA, else the CPU model."""
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
+    return torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_model()
+
+
+def cpu_model() -> str:
+    """The CPU's model name (``/proc/cpuinfo``), else what ``platform`` knows."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.lower().startswith("model name"):
