@@ -275,3 +275,8 @@ def test_tracking_cases_cover_every_op_and_bucket():
     xcorr = {c.bucket for c in cases if c.op == "dw_xcorr"}
     assert xcorr == {"1", "2-8", "9+", "1/cl", "2-8/cl", "9+/cl"}
     assert [c.op for c in tune.tracking_cases(("dcf_cg",))] == ["dcf_cg"] * 3
+
+
+def test_auto_choice_refuses_an_unknown_op():
+    with pytest.raises(ValueError, match="unknown op 'conv'"):
+        ops.auto_choice("conv", torch.zeros(1))
