@@ -10,7 +10,6 @@ the thread count is in machine_info and in the saved file's name.
 from __future__ import annotations
 
 import os
-import platform
 import re
 from pathlib import Path
 
@@ -18,17 +17,9 @@ import pytest
 import torch
 from pytest_benchmark.utils import get_tag
 
+from trackerzoo.ops.tune import cpu_model
+
 RESULTS = Path(__file__).resolve().parent / "results"
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.lower().startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def device_name() -> str:

@@ -1,8 +1,10 @@
-"""Kernel vs reference for each op at tracking shapes (B = 1) and batched (B = 32 sequences).
+"""Kernel vs reference vs stock-PyTorch alternatives for each op, at tracking shapes (B = 1)
+and batched (B = 32 sequences), plus ``backend="auto"`` (whose pick is in ``extra_info``).
 
 Run: ``.venv/bin/python -m pytest benchmarks`` (results saved per device, see conftest.py),
 then ``.venv/bin/python scripts/bench_table.py`` for the op / shape / backend / median /
-speed-up table. CUDA timings synchronise inside the timed function.
+speed-up table. CUDA timings synchronise inside the timed function. pytest-benchmark runs
+one path after the other; ``benchmarks/ops_alternatives.py`` times them interleaved.
 """
 
 from __future__ import annotations
@@ -23,23 +25,27 @@ def _device(backend: str) -> torch.device:
 
 
 def _params(op: str, shapes: dict) -> list:
-    """(shape name, backend, device) triples; the reference runs on the GPU when there is one
-    (that is what a CUDA kernel replaces) and on the CPU too, to compare with the C++ kernel."""
+    """(shape name, backend, device) triples; the reference, the alternatives and ``auto`` run
+    on the GPU when there is one (what a CUDA kernel competes with) and on the CPU too."""
     out = []
+    everywhere = ("torch", "auto", *ops.alternatives()[op])
     for shape in shapes:
-        for backend in BACKENDS:
-            devices = ["cpu"] + (["cuda"] if backend == "torch" and torch.cuda.is_available() else [])
-            if backend != "torch":
+        for backend in [*BACKENDS, *ops.alternatives()[op], "auto"]:
+            devices = ["cpu"] + (["cuda"] if backend in everywhere and torch.cuda.is_available() else [])
+            if backend not in everywhere:
                 devices = [_device(backend).type]
             for dev in devices:
-                marks = pytest.mark.skipif(backend != "torch" and backend not in BUILT[op], reason="not built")
+                marks = pytest.mark.skipif(backend not in everywhere and backend not in BUILT[op], reason="not built")
                 out.append(pytest.param(shape, backend, dev, marks=marks, id=f"{shape}-{backend}-{dev}"))
     return out
 
 
-def _run(benchmark, op: str, shape: str, backend: str, device: str, fn: Callable[[], object], rounds: int):
+def _run(benchmark, op: str, shape: str, backend: str, device: str, fn: Callable[[], object], rounds: int,
+         inputs: tuple[torch.Tensor, ...]):
     benchmark.group = f"{op} {shape} {device}"
     benchmark.extra_info.update({"op": op, "shape": shape, "backend": backend, "device": device})
+    if backend == "auto":
+        benchmark.extra_info["auto_picks"] = ops.auto_choice(op, *inputs)
     if device == "cuda":
 
         def timed():
@@ -64,7 +70,7 @@ def test_dw_xcorr(benchmark, shape, backend, device):
     search = torch.randn(b, 256, 31, 31, generator=_gen()).to(device)
     kernel = torch.randn(b, 256, 7, 7, generator=_gen(1)).to(device)
     _run(benchmark, "dw_xcorr", shape, backend, device, lambda: ops.dw_xcorr(search, kernel, backend=backend),
-         rounds=50 if b == 1 else 10)
+         rounds=50 if b == 1 else 10, inputs=(search, kernel))
 
 
 # ---------------------------------------------------------------- pyramid RoIAlign
@@ -87,7 +93,7 @@ def test_pyramid_roi_align(benchmark, shape, backend, device):
     rois = _rois(b).to(device)
     _run(benchmark, "pyramid_roi_align", shape, backend, device,
          lambda: ops.pyramid_roi_align(feat, rois, (6, 3, 1), 1 / 8, -1, True, backend=backend),
-         rounds=30 if b == 1 else 5)
+         rounds=30 if b == 1 else 5, inputs=(feat, rois))
 
 
 # ---------------------------------------------------------------- LUT affinity softmax
@@ -101,7 +107,7 @@ def test_lut_affinity_softmax(benchmark, shape, backend, device):
     k = torch.randn(b, 225, 64, generator=_gen(1)).to(device)
     v = torch.randn(b, 225, 64, generator=_gen(2)).to(device)
     _run(benchmark, "lut_affinity_softmax", shape, backend, device,
-         lambda: ops.lut_affinity_softmax(q, k, v, backend=backend), rounds=50 if b == 1 else 10)
+         lambda: ops.lut_affinity_softmax(q, k, v, backend=backend), rounds=50 if b == 1 else 10, inputs=(q, k, v))
 
 
 # ---------------------------------------------------------------- DCF conjugate gradient
@@ -118,7 +124,7 @@ def test_dcf_cg(benchmark, shape, backend, device):
     w = torch.full((250,), 1 / 250).to(device)
     filt = torch.zeros(f, 64, 4, 4).to(device)
     _run(benchmark, "dcf_cg", shape, backend, device,
-         lambda: ops.dcf_cg(x, y, w, filt, 0.01, 2, 5, backend=backend), rounds=5)
+         lambda: ops.dcf_cg(x, y, w, filt, 0.01, 2, 5, backend=backend), rounds=5, inputs=(x, y, w, filt))
 
 
 @pytest.mark.parametrize(("shape", "backend", "device"), _params("dcf_normal_apply", {"N250-64x18x18-f1x4x4": 1}))
@@ -127,4 +133,4 @@ def test_dcf_normal_apply(benchmark, shape, backend, device):
     w = torch.full((250,), 1 / 250).to(device)
     filt = torch.randn(1, 64, 4, 4, generator=_gen(1)).to(device)
     _run(benchmark, "dcf_normal_apply", shape, backend, device,
-         lambda: ops.dcf_normal_apply(x, w, filt, 0.01, 2, backend=backend), rounds=10)
+         lambda: ops.dcf_normal_apply(x, w, filt, 0.01, 2, backend=backend), rounds=10, inputs=(x, w, filt))

@@ -4,8 +4,9 @@
     .venv/bin/python scripts/bench_table.py                      # newest run of every device
     .venv/bin/python scripts/bench_table.py path/to/0001_x.json  # one saved run
 
-The speed-up of a kernel is the reference's median (backend "torch", same op, shape and
-device) divided by the kernel's median; --markdown prints a Markdown table. Runs with
+Alternatives (grouped_cl, sdpa, gather, autograd) are rows like the kernels; the ``auto``
+row names the path auto took in brackets. The speed-up of a path is the reference's median
+(backend "torch", same op, shape and device) divided by the path's median; --markdown prints a Markdown table. Runs with
 different thread counts (TRACKERZOO_BENCH_THREADS) are shown separately.
 """
 
@@ -25,7 +26,10 @@ def newest_runs(root: Path) -> list[Path]:
     for device_dir in sorted(p for p in root.iterdir() if p.is_dir()):
         newest: dict[object, Path] = {}
         for path in sorted(device_dir.rglob("*.json"), key=lambda p: p.name):
-            threads = json.loads(path.read_text()).get("machine_info", {}).get("torch_threads")
+            run = json.loads(path.read_text())
+            if "benchmarks" not in run:  # not a pytest-benchmark file (ops_alternatives.py writes those)
+                continue
+            threads = run.get("machine_info", {}).get("torch_threads")
             newest[threads] = path
         runs += [newest[t] for t in sorted(newest, key=str)]
     return runs
@@ -42,7 +46,7 @@ def rows_of(run: dict) -> list[dict]:
     for r in rows:
         ref = refs.get((r["op"], r["shape"], r["device"]))
         r["speedup"] = None if ref is None or r["backend"] == "torch" else ref / r["median_ms"]
-    order = {"torch": 0, "cpu": 1, "cuda": 2}
+    order = {"torch": 0, "cpu": 1, "cuda": 2, "auto": 8}
     return sorted(rows, key=lambda r: (r["op"], r["shape"], r["device"], order.get(r["backend"], 9)))
 
 
@@ -52,7 +56,8 @@ def render(run: dict, markdown: bool) -> str:
     for r in rows_of(run):
         speedup = "-" if r["speedup"] is None else f"{r['speedup']:.2f}x"
         lines.append(
-            [r["op"], r["shape"], r["device"], r["backend"], f"{r['median_ms']:.3f}", f"{r['min_ms']:.3f}", speedup]
+            [r["op"], r["shape"], r["device"], r["backend"] + (f" ({r['auto_picks']})" if "auto_picks" in r else ""),
+             f"{r['median_ms']:.3f}", f"{r['min_ms']:.3f}", speedup]
         )
     if markdown:
         out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]

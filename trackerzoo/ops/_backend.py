@@ -1,7 +1,12 @@
-"""Which implementation of an op runs: the native extension's kernels or the reference.
+"""Which implementation of an op runs: a native kernel, the reference or a stock-PyTorch rival.
 
 The extension ``trackerzoo._C`` is optional. When it is missing or fails to load (built
 against another torch, say) every op still works through the pure-PyTorch reference.
+
+``backend="auto"`` takes the kernel for the tensors' device when it is built, unless the
+dispatch table (``trackerzoo.ops._table``, measured per device by ``python -m
+trackerzoo.ops.tune``) names a faster path for the op and shape bucket: the reference or
+one of the alternatives of ``ALTERNATIVES`` (``trackerzoo.ops._alternatives``).
 """
 
 from __future__ import annotations
@@ -11,12 +16,25 @@ import warnings
 
 import torch
 
+from trackerzoo.ops import _table
+
 OPS = ("dw_xcorr", "pyramid_roi_align", "lut_affinity_softmax", "dcf_cg", "dcf_normal_apply")
 BACKENDS = ("auto", "torch", "cpu", "cuda")
 ENV_VAR = "TRACKERZOO_OPS_BACKEND"
 # The dtypes the native kernels are instantiated for; other dtypes use the reference under "auto".
 KERNEL_DTYPES = (torch.float32, torch.float64)
 _DISPATCH_KEYS = {"cpu": torch.DispatchKey.CPU, "cuda": torch.DispatchKey.CUDA}
+# Per op, the stock-PyTorch paths that compete with the kernel (see _alternatives.py).
+ALTERNATIVES: dict[str, tuple[str, ...]] = {
+    "dw_xcorr": ("grouped_cl",),
+    "pyramid_roi_align": ("gather",),
+    "lut_affinity_softmax": ("sdpa",),
+    "dcf_cg": ("autograd",),
+    "dcf_normal_apply": ("autograd",),
+}
+# Which input's first dimension sets an op's shape bucket: the batch of the search, feature
+# map or query, and the number of filters of the DCF ops.
+_BUCKET_INPUT = {"dw_xcorr": 0, "pyramid_roi_align": 0, "lut_affinity_softmax": 0, "dcf_cg": 3, "dcf_normal_apply": 2}
 
 _extension_error: BaseException | None = None
 try:
@@ -78,10 +96,35 @@ def available_backends() -> dict[str, list[str]]:
     return {op: ["torch"] + [b for b in ("cpu", "cuda") if _has_kernel(op, b)] for op in OPS}
 
 
+def shape_bucket(op: str, tensors: tuple[torch.Tensor, ...]) -> str:
+    """The dispatch-table bucket of one call: ``"1"``, ``"2-8"`` or ``"9+"`` by batch size.
+
+    The size is the first dimension of the search (``dw_xcorr``), feature map, query, or
+    the number of filters (DCF ops). ``dw_xcorr`` with a channels-last search adds ``"/cl"``.
+    """
+    n = tensors[_BUCKET_INPUT[op]].shape[0]
+    bucket = "1" if n <= 1 else "2-8" if n <= 8 else "9+"
+    if op == "dw_xcorr":
+        search = tensors[0]
+        if not search.is_contiguous() and search.is_contiguous(memory_format=torch.channels_last):
+            bucket += "/cl"
+    return bucket
+
+
+def backend_names(op: str) -> tuple[str, ...]:
+    """Every ``backend=`` value ``op`` accepts: ``auto``, ``torch``, ``cpu``, ``cuda`` and its alternatives."""
+    return BACKENDS + ALTERNATIVES[op]
+
+
 def resolve(op: str, backend: str, tensors: tuple[torch.Tensor, ...]) -> str:
-    """Pick ``"torch"``, ``"cpu"`` or ``"cuda"`` for one call, or raise a ``ValueError``."""
-    if backend not in BACKENDS:
-        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    """Pick ``"torch"``, ``"cpu"``, ``"cuda"`` or an alternative for one call, or raise a ``ValueError``.
+
+    Under ``"auto"`` a float32 call follows the dispatch table when it names a path that can
+    run here (a built kernel of the tensors' device, the reference or an alternative);
+    other calls take the device's kernel when built, else the reference.
+    """
+    if backend not in BACKENDS and backend not in ALTERNATIVES[op]:
+        raise ValueError(f"{op}: backend must be one of {backend_names(op)}, got {backend!r}")
     forced = os.environ.get(ENV_VAR, "").strip().lower()
     if forced not in ("", "auto", "torch"):
         raise ValueError(f"{ENV_VAR} must be 'torch' or 'auto', got {forced!r}")
@@ -94,12 +137,21 @@ def resolve(op: str, backend: str, tensors: tuple[torch.Tensor, ...]) -> str:
         if forced == "torch":
             return "torch"
         wanted = "cuda" if device.type == "cuda" else "cpu" if device.type == "cpu" else None
+        one_dtype = True
+        for t in tensors:  # a plain loop: resolve runs on every op call, all() costs more
+            if t.dtype != dtype:
+                one_dtype = False
+                break
+        if wanted is not None and dtype == torch.float32 and one_dtype:
+            pick = _table.choice(op, device.type, shape_bucket(op, tensors))
+            if pick == "torch" or pick in ALTERNATIVES[op] or (pick == wanted and _has_kernel(op, wanted)):
+                return pick
         if wanted is None or dtype not in KERNEL_DTYPES or not _has_kernel(op, wanted):
             return "torch"
-        if any(t.dtype != dtype for t in tensors):
+        if not one_dtype:
             return "torch"
         return wanted
-    if backend == "torch":
+    if backend == "torch" or backend in ALTERNATIVES[op]:
         return backend
     if not _has_kernel(op, backend):
         available = available_backends()[op]

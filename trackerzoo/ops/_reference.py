@@ -8,7 +8,7 @@ exact semantics over speed, but stay vectorised so the reference is usable on it
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -26,14 +26,14 @@ def dw_xcorr(search: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
     return out.reshape(b, c, h - kh + 1, w - kw + 1)
 
 
-def _axis_interp_matrix(
+def _axis_taps(
     start: torch.Tensor, bin_size: torch.Tensor, grid: torch.Tensor, pooled: int, size: int
-) -> torch.Tensor:
-    """Weights ``[K, pooled, size]`` that average the bilinear samples of one axis.
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The two bilinear taps of every sample of one axis: ``(low, high, w_low, w_high)``.
 
-    RoIAlign's bilinear sample weight is the product of a y-weight and an x-weight, and its
-    out-of-map test (``y < -1 or y > H or x < -1 or x > W`` gives zero) is a product of
-    per-axis indicators, so each pooled output is ``Wy @ plane @ Wx^T`` exactly.
+    Each is ``[K, pooled, G]`` with ``G`` the largest sampling grid of the K RoIs; samples
+    past a RoI's own grid and samples off the map (``coord < -1`` or ``coord > size``) have
+    zero weight, and the weights already include the ``1 / grid`` of the average.
     """
     dtype, device = start.dtype, start.device
     k = start.shape[0]
@@ -53,10 +53,49 @@ def _axis_interp_matrix(
     coord = torch.where(at_edge, low.to(dtype), coord)
     frac = coord - low.to(dtype)
     scale = valid.to(dtype) / grid_f
-    weights = torch.zeros(k, pooled, size, dtype=dtype, device=device)
-    weights.scatter_add_(2, low.reshape(k, pooled, max_grid), ((1.0 - frac) * scale))
-    weights.scatter_add_(2, high.reshape(k, pooled, max_grid), (frac * scale))
+    return low, high, (1.0 - frac) * scale, frac * scale
+
+
+def _axis_interp_matrix(
+    start: torch.Tensor, bin_size: torch.Tensor, grid: torch.Tensor, pooled: int, size: int
+) -> torch.Tensor:
+    """Weights ``[K, pooled, size]`` that average the bilinear samples of one axis.
+
+    RoIAlign's bilinear sample weight is the product of a y-weight and an x-weight, and its
+    out-of-map test (``y < -1 or y > H or x < -1 or x > W`` gives zero) is a product of
+    per-axis indicators, so each pooled output is ``Wy @ plane @ Wx^T`` exactly.
+    """
+    low, high, w_low, w_high = _axis_taps(start, bin_size, grid, pooled, size)
+    weights = torch.zeros(start.shape[0], pooled, size, dtype=start.dtype, device=start.device)
+    weights.scatter_add_(2, low, w_low)
+    weights.scatter_add_(2, high, w_high)
     return weights
+
+
+def _roi_boxes(
+    rois: torch.Tensor, spatial_scale: float, aligned: bool
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(batch_index, x1, y1, roi_w, roi_h)`` of ``[K, 5]`` RoIs in feature-map coordinates."""
+    batch_index = rois[:, 0].long()
+    offset = 0.5 if aligned else 0.0
+    x1 = rois[:, 1] * spatial_scale - offset
+    y1 = rois[:, 2] * spatial_scale - offset
+    roi_w = rois[:, 3] * spatial_scale - offset - x1
+    roi_h = rois[:, 4] * spatial_scale - offset - y1
+    if not aligned:
+        roi_w = roi_w.clamp_min(1.0)
+        roi_h = roi_h.clamp_min(1.0)
+    return batch_index, x1, y1, roi_w, roi_h
+
+
+def _roi_grids(
+    roi_w: torch.Tensor, roi_h: torch.Tensor, size: int, sampling_ratio: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Samples per bin along y and x, ``[K]`` each: ``sampling_ratio``, or ``ceil(roi / size)``."""
+    if sampling_ratio > 0:
+        grid = torch.full(roi_w.shape, sampling_ratio, dtype=torch.long, device=roi_w.device)
+        return grid, grid
+    return torch.ceil(roi_h / size).long(), torch.ceil(roi_w / size).long()
 
 
 def pyramid_roi_align(
@@ -70,24 +109,11 @@ def pyramid_roi_align(
     """RoIAlign (torchvision semantics) of the same RoIs at several output sizes."""
     _, c, height, width = features.shape
     rois = rois.detach().to(features.dtype)
+    batch_index, x1, y1, roi_w, roi_h = _roi_boxes(rois, spatial_scale, aligned)
     k = rois.shape[0]
-    batch_index = rois[:, 0].long()
-    offset = 0.5 if aligned else 0.0
-    x1 = rois[:, 1] * spatial_scale - offset
-    y1 = rois[:, 2] * spatial_scale - offset
-    roi_w = rois[:, 3] * spatial_scale - offset - x1
-    roi_h = rois[:, 4] * spatial_scale - offset - y1
-    if not aligned:
-        roi_w = roi_w.clamp_min(1.0)
-        roi_h = roi_h.clamp_min(1.0)
     axis_weights = []
     for size in output_sizes:
-        if sampling_ratio > 0:
-            grid_h = torch.full((k,), sampling_ratio, dtype=torch.long, device=features.device)
-            grid_w = grid_h
-        else:
-            grid_h = torch.ceil(roi_h / size).long()
-            grid_w = torch.ceil(roi_w / size).long()
+        grid_h, grid_w = _roi_grids(roi_w, roi_h, size, sampling_ratio)
         wy = _axis_interp_matrix(y1, roi_h / size, grid_h, size, height)
         wx = _axis_interp_matrix(x1, roi_w / size, grid_w, size, width)
         axis_weights.append((wy, wx))
@@ -173,12 +199,25 @@ def dcf_cg(
         return filt.clone()
     weights = sample_weights.view(-1, 1, 1, 1)
     rhs = dcf_transpose(x, y * weights, padding)
-    f = filt.clone()
-    r = rhs - dcf_normal_apply(x, sample_weights, f, reg, padding)
+    return conjugate_gradient(lambda p: dcf_normal_apply(x, sample_weights, p, reg, padding), rhs, filt, num_iters)
+
+
+def conjugate_gradient(
+    apply: Callable[[torch.Tensor], torch.Tensor], rhs: torch.Tensor, start: torch.Tensor, num_iters: int
+) -> torch.Tensor:
+    """``num_iters`` CG steps on ``apply(f) = rhs`` from ``start`` (``apply`` symmetric positive).
+
+    Every scalar stays a 0-d tensor, so there is no host synchronisation in the loop;
+    ``num_iters <= 0`` returns a copy of ``start``.
+    """
+    if num_iters <= 0:
+        return start.clone()
+    f = start.clone()
+    r = rhs - apply(f)
     p = r.clone()
     rho = (r * r).sum()
     for _ in range(num_iters):
-        q = dcf_normal_apply(x, sample_weights, p, reg, padding)
+        q = apply(p)
         alpha = _safe_div(rho, (p * q).sum())
         f = f + alpha * p
         r = r - alpha * q

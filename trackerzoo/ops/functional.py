@@ -1,8 +1,10 @@
 """The public ops: shape checks, backend choice, then the kernel or the reference.
 
-Every function takes ``backend="auto" | "torch" | "cpu" | "cuda"``. ``"auto"`` uses the
-CUDA kernel for CUDA tensors and the C++ kernel for CPU tensors when they are built, and the
-pure-PyTorch reference otherwise (or always, under ``TRACKERZOO_OPS_BACKEND=torch``).
+Every function takes ``backend="auto" | "torch" | "cpu" | "cuda"`` or the name of one of
+its stock-PyTorch alternatives (``ops.alternatives()``). ``"auto"`` uses the CUDA kernel for
+CUDA tensors and the C++ kernel for CPU tensors when they are built, and the pure-PyTorch
+reference otherwise (or always, under ``TRACKERZOO_OPS_BACKEND=torch``), except where the
+dispatch table measured for the device names a faster path for the op and shape bucket.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections.abc import Sequence
 
 import torch
 
+from trackerzoo.ops import _alternatives as alt
 from trackerzoo.ops import _reference as ref
 from trackerzoo.ops._backend import resolve
 
@@ -46,6 +49,8 @@ def dw_xcorr(search: torch.Tensor, kernel: torch.Tensor, *, backend: str = "auto
     chosen = resolve("dw_xcorr", backend, (search, kernel))
     if chosen == "torch":
         return ref.dw_xcorr(search, kernel)
+    if chosen == "grouped_cl":
+        return alt.dw_xcorr_grouped_cl(search, kernel)
     return torch.ops.trackerzoo.dw_xcorr(search, kernel)
 
 
@@ -81,6 +86,8 @@ def pyramid_roi_align(
     chosen = resolve("pyramid_roi_align", backend, (features, rois))
     if chosen == "torch":
         return ref.pyramid_roi_align(features, rois, sizes, spatial_scale, sampling_ratio, aligned)
+    if chosen == "gather":
+        return alt.pyramid_roi_align_gather(features, rois, sizes, spatial_scale, sampling_ratio, aligned)
     levels = torch.ops.trackerzoo.pyramid_roi_align(
         features, rois, list(sizes), float(spatial_scale), int(sampling_ratio), bool(aligned)
     )
@@ -117,6 +124,8 @@ def lut_affinity_softmax(
     chosen = resolve("lut_affinity_softmax", backend, (query, keys, values))
     if chosen == "torch":
         return ref.lut_affinity_softmax(query, keys, values, scale)
+    if chosen == "sdpa":
+        return alt.lut_affinity_softmax_sdpa(query, keys, values, scale)
     return torch.ops.trackerzoo.lut_affinity_softmax(query, keys, values, float(scale))
 
 
@@ -160,6 +169,8 @@ def dcf_normal_apply(
         chosen = "torch"  # the kernels are not differentiable; the reference is, through autograd
     if chosen == "torch":
         return ref.dcf_normal_apply(x, sample_weights, filt, reg, padding)
+    if chosen == "autograd":
+        return alt.dcf_normal_apply_autograd(x, sample_weights, filt, reg, padding)
     return torch.ops.trackerzoo.dcf_normal_apply(
         x, sample_weights, filt, float(reg), list(_padding_pair(padding))
     )
@@ -182,7 +193,8 @@ def dcf_cg(
     ``x`` ``[N, C, H, W]``, ``y`` ``[N, F, Ho, Wo]``, ``sample_weights`` ``[N]``, ``filt``
     ``[F, C, kh, kw]``. No host synchronisation happens inside the iteration, and
     ``num_iters = 0`` returns (a copy of) ``filt`` unchanged. The kernels are not
-    differentiable: under ``"auto"``, inputs that require grad use the reference.
+    differentiable, nor is the ``"autograd"`` alternative (pytracking's operator): under
+    ``"auto"``, inputs that require grad use the reference.
     """
     ho, wo = _check_dcf(x, sample_weights, filt, padding)
     if y.shape != (x.shape[0], filt.shape[0], ho, wo):
@@ -198,6 +210,8 @@ def dcf_cg(
         chosen = "torch"  # the kernels are not differentiable; the reference is, through autograd
     if chosen == "torch":
         return ref.dcf_cg(x, y, sample_weights, filt, reg, padding, int(num_iters))
+    if chosen == "autograd":
+        return alt.dcf_cg_autograd(x, y, sample_weights, filt, reg, padding, int(num_iters))
     return torch.ops.trackerzoo.dcf_cg(
         x, y, sample_weights, filt, float(reg), list(_padding_pair(padding)), int(num_iters)
     )
