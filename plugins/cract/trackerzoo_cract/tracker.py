@@ -24,10 +24,10 @@ from trackerzoo import Prediction, Tracker
 from trackerzoo.patches import sample_patches, siamese_crop_side
 from trackerzoo_cract.loading import build_network
 from trackerzoo_cract.model import TemplateEmbedding
-from trackerzoo_cract.model.network import Refinement
 from trackerzoo_cract.model.anchors import decode, non_maximum_suppression, pairwise_iou
 from trackerzoo_cract.model.features import FeatureMaps
 from trackerzoo_cract.model.heads import Identifier
+from trackerzoo_cract.model.network import Refinement
 from trackerzoo_cract.model.rpn import RpnOutput
 from trackerzoo_cract.online.augmentation import first_frame_views, parse_views
 from trackerzoo_cract.online.discriminator_learner import OnlineDiscriminator
