@@ -10,22 +10,11 @@ import pytest
 from trackerzoo import Prediction, Tracker
 from trackerzoo.cli.main import main
 from trackerzoo.datasets import dataset_kinds, load_dataset
-from trackerzoo.datasets.synthetic import DatasetSpec, SceneConfig, build_dataset
 from trackerzoo.evaluation import runner
 from trackerzoo.evaluation.runner import Job, RunContext, TrackerSpec, run_evaluation
 from trackerzoo.evaluation.runner_batch import JobGroup, group_jobs, run_job_group
 from trackerzoo.evaluation.runner_executors import InlineExecutor
 from trackerzoo.formats import results_io
-
-
-@pytest.fixture(scope="module")
-def tiny_set(tmp_path_factory) -> Path:
-    """Five procedural sequences of 4 to 11 frames (so slots end at different steps)."""
-    spec = DatasetSpec(sequences=5, frames=(4, 11), seed=5, procedural=True,
-                       config=SceneConfig(frame_size=(128, 96), object_size=(40.0, 70.0)))
-    root = tmp_path_factory.mktemp("batch_set")
-    build_dataset(spec, root, progress=False)
-    return root
 
 
 def _files(out: Path) -> dict[str, str]:
@@ -39,36 +28,36 @@ def _context(kind: str, root: Path, out: Path, batch: int) -> RunContext:
 
 
 @pytest.mark.parametrize("batch", [2, 3, 8])
-def test_batched_ope_run_writes_the_unbatched_files(tiny_set, tmp_path, batch):
+def test_batched_ope_run_writes_the_unbatched_files(small_set, tmp_path, batch):
     plain, batched = tmp_path / "plain", tmp_path / "batched"
-    run_evaluation(_context("synthetic", tiny_set, plain, 1), InlineExecutor(), progress=False)
-    results = run_evaluation(_context("synthetic", tiny_set, batched, batch), InlineExecutor(), progress=False)
-    dataset = load_dataset("synthetic", tiny_set)
+    run_evaluation(_context("synthetic", small_set, plain, 1), InlineExecutor(), progress=False)
+    results = run_evaluation(_context("synthetic", small_set, batched, batch), InlineExecutor(), progress=False)
+    dataset = load_dataset("synthetic", small_set)
     assert sorted(result.job.sequence for result in results) == sorted(dataset.names)
     assert _files(batched) == _files(plain) and len(_files(plain)) == len(dataset.names)
     for sequence in dataset:
         times = results_io.read_times(results_io.box_time_path(batched, sequence.name))
         assert times.shape == (len(sequence),) and (times >= 0).all()
-    assert run_evaluation(_context("synthetic", tiny_set, batched, batch), InlineExecutor(), progress=False) == []
+    assert run_evaluation(_context("synthetic", small_set, batched, batch), InlineExecutor(), progress=False) == []
 
 
 @pytest.mark.skipif("vot" not in dataset_kinds(), reason="VOT loader not available")
-def test_batched_vot_anchor_runs_write_the_unbatched_files(tiny_set, tmp_path):
+def test_batched_vot_anchor_runs_write_the_unbatched_files(small_set, tmp_path):
     plain, batched = tmp_path / "plain", tmp_path / "batched"
-    run_evaluation(_context("vot", tiny_set / "vot", plain, 1), InlineExecutor(), progress=False)
-    run_evaluation(_context("vot", tiny_set / "vot", batched, 3), InlineExecutor(), progress=False)
+    run_evaluation(_context("vot", small_set / "vot", plain, 1), InlineExecutor(), progress=False)
+    run_evaluation(_context("vot", small_set / "vot", batched, 3), InlineExecutor(), progress=False)
     files = _files(plain)
     assert files and _files(batched) == files
 
 
-def test_eval_cli_batch_option(tiny_set, tmp_path, capsys):
+def test_eval_cli_batch_option(small_set, tmp_path, capsys):
     plain, batched = tmp_path / "plain", tmp_path / "batched"
     for out, extra in ((plain, []), (batched, ["--batch", "4"])):
-        assert main(["eval", "--tracker", "kcf", "--dataset", f"synthetic:{tiny_set}", "--out", str(out),
+        assert main(["eval", "--tracker", "kcf", "--dataset", f"synthetic:{small_set}", "--out", str(out),
                      "--no-progress", "--json", *extra]) == 0
         capsys.readouterr()
     assert _files(batched) == _files(plain)
-    assert main(["eval", "--tracker", "kcf", "--dataset", f"synthetic:{tiny_set}", "--out", str(tmp_path / "x"),
+    assert main(["eval", "--tracker", "kcf", "--dataset", f"synthetic:{small_set}", "--out", str(tmp_path / "x"),
                  "--batch", "0"]) != 0
     assert "--batch must be >= 1, got 0" in capsys.readouterr().err
 
