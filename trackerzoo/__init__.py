@@ -9,7 +9,8 @@
         ...                                     # frames are read as RGB, not OpenCV's BGR
 """
 
-from trackerzoo.api import create, list_trackers
+from trackerzoo.api import create, create_batch, list_trackers
+from trackerzoo.batch import BatchTracker
 from trackerzoo.errors import DuplicateTrackerError, NotInitializedError, TrackerNotFoundError
 from trackerzoo.hookspecs import hookimpl
 from trackerzoo.prediction import Prediction
@@ -20,6 +21,7 @@ from trackerzoo.tracker import Tracker
 __version__ = "0.1.0"
 
 __all__ = [
+    "BatchTracker",
     "DuplicateTrackerError",
     "NotInitializedError",
     "Prediction",
@@ -28,6 +30,7 @@ __all__ = [
     "TrackerNotFoundError",
     "__version__",
     "create",
+    "create_batch",
     "hookimpl",
     "list_trackers",
     "track_video",

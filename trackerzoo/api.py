@@ -1,4 +1,4 @@
-"""The two entry points of the library: ``list_trackers`` and ``create``."""
+"""The entry points of the library: ``list_trackers``, ``create`` and ``create_batch``."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import dataclasses
 import importlib
 from typing import Any
 
+from trackerzoo.batch import BatchTracker, LoopBatchTracker, check_batch_size
 from trackerzoo.device import resolve_device
 from trackerzoo.params import validate_params
 from trackerzoo.registry import TrackerInfo, default_registry
@@ -106,3 +107,39 @@ def create(
     if resolved.type not in supported:
         raise ValueError(f"tracker {label!r} runs on {', '.join(supported)} only; got device={device!r}")
     return factory(built_params, variant=variant, weights=weights, device=resolved)
+
+
+def create_batch(
+    name: str | type[Tracker],
+    n: int,
+    *,
+    variant: str | None = None,
+    weights: str | None = "default",
+    device: str = "auto",
+    native: bool = True,
+    **params: Any,
+) -> BatchTracker:
+    """A tracker over ``n`` independent sequences advanced in lockstep (``trackerzoo.batch.BatchTracker``).
+
+    ``name``, ``variant``, ``weights``, ``device`` and ``params`` mean what they mean for
+    ``create``; every slot uses the same tracker, parameters and device. A registered
+    tracker with a ``batch_factory`` (its native batched implementation, e.g. CRACT's one
+    backbone call per step) gets that when ``native`` is true; otherwise, and for
+    unregistered ``Tracker`` classes, ``n`` trackers built by ``create`` run in a loop
+    (``LoopBatchTracker``). Both give the results of ``n`` separate trackers.
+
+    Raises ``ValueError`` for ``n`` that is not an integer >= 1, a ``batch_factory`` that
+    returns no ``BatchTracker`` of ``n`` slots, and everything ``create`` raises.
+    """
+    n = check_batch_size(n)
+    prototype = create(name, variant=variant, weights=weights, device=device, **params)
+    batch_factory = None
+    if native and isinstance(name, str) and ":" not in name:
+        batch_factory = default_registry().get(name).batch_factory
+    if batch_factory is None:
+        others = [create(name, variant=variant, weights=weights, device=device, **params) for _ in range(n - 1)]
+        return LoopBatchTracker([prototype, *others])
+    batch = batch_factory(prototype, n)
+    if not isinstance(batch, BatchTracker) or batch.n != n:
+        raise ValueError(f"batch_factory of tracker {name!r} returned {batch!r}, not a BatchTracker of {n} slots")
+    return batch

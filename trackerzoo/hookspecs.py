@@ -42,7 +42,9 @@ class TrackerzooHookSpecs:
         """Add trackers: ``registry.add(name, TrackerClass, paper=, outputs=, variants=, ...)``.
 
         All keywords: ``paper``, ``outputs``, ``variants``, ``default_variant``, ``description``,
-        ``rank`` (the order in which the CLI picks a default tracker, highest first).
+        ``rank`` (the order in which the CLI picks a default tracker, highest first),
+        ``batch_factory`` (``batch_factory(prototype, n) -> trackerzoo.batch.BatchTracker``:
+        a native batched implementation for ``trackerzoo.create_batch``; optional).
 
         ``default_variant`` is the one place a tracker's default variant is stated;
         which file serves a variant is stated only in ``weights/manifest.json``.

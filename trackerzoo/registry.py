@@ -66,6 +66,9 @@ class TrackerInfo:
     distribution: str
     description: str = ""
     rank: int = 0  # preference among installed trackers for the CLI's default (highest first)
+    # ``batch_factory(prototype, n) -> trackerzoo.batch.BatchTracker``: the tracker's native batched
+    # implementation (``trackerzoo.create_batch``); ``None``: n trackers in a loop.
+    batch_factory: Callable[..., Any] | None = dataclasses.field(default=None, repr=False)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -190,6 +193,7 @@ class RegistryScope:
         default_variant: str | None = None,
         description: str = "",
         rank: int = 0,
+        batch_factory: Callable[..., Any] | None = None,
     ) -> None:
         """Register tracker ``name`` built by ``factory(params, variant=, weights=, device=)``.
 
@@ -197,14 +201,21 @@ class RegistryScope:
         states a tracker's default variant. ``rank`` orders the installed trackers when a
         command picks one by default (``trackerzoo demo``/``track``: the highest-ranked
         tracker whose weights are present); give a paper tracker with trained weights a
-        higher rank than a classic baseline. Raises ``ValueError`` for outputs other than
-        ``{"box"}``/``{"box", "mask"}``, no variants or a default outside them, and
-        ``DuplicateTrackerError`` when the name is taken.
+        higher rank than a classic baseline. ``batch_factory(prototype, n)``, when given,
+        builds the tracker's native ``trackerzoo.batch.BatchTracker`` over ``n`` sequences
+        from ``prototype``, one tracker made by ``trackerzoo.create`` (its parameters,
+        variant, weights and device); ``trackerzoo.create_batch`` calls it, and falls back
+        to ``n`` trackers in a loop without it. Raises ``ValueError`` for outputs other than
+        ``{"box"}``/``{"box", "mask"}``, no variants or a default outside them, a
+        ``batch_factory`` that is not callable, and ``DuplicateTrackerError`` when the name
+        is taken.
         """
         _require_name("tracker", name)
         if isinstance(rank, bool) or not isinstance(rank, int):
             raise ValueError(f"rank of tracker {name!r} must be an integer, got {rank!r}")
         _require_callable("tracker factory of", name, factory)
+        if batch_factory is not None:
+            _require_callable("batch factory of tracker", name, batch_factory)
         outputs = frozenset(outputs)
         if not outputs or not outputs <= {"box", "mask"} or "box" not in outputs:
             raise ValueError(f"outputs of {name!r} must be {{'box'}} or {{'box', 'mask'}}, got {set(outputs)}")
@@ -224,6 +235,7 @@ class RegistryScope:
             distribution=self.distribution,
             description=description,
             rank=rank,
+            batch_factory=batch_factory,
         )
         self._registry._add(self._registry.trackers, "tracker", name, info)
 

@@ -168,6 +168,25 @@ def track_frames(
     return run
 
 
+def ope_target(sequence: Any, accepts_mask: bool) -> tuple[np.ndarray, tuple[float, ...] | None, np.ndarray | None]:
+    """The OPE initialisation of ``sequence``: ``(first_box, init_box, init_mask)``.
+
+    ``first_box`` ``(4,)`` is the ground truth of frame 0 (``x, y, w, h`` pixels, the
+    result file's first row); a mask tracker (``accepts_mask``) starts from frame 0's
+    mask when the sequence has one with pixels (``init_box`` ``None``), every other
+    tracker from ``first_box`` (``init_mask`` ``None``). Raises ``ValueError`` when frame
+    0 has no finite box.
+    """
+    first_box = np.asarray(sequence.boxes[0], dtype=np.float64)
+    if first_box.shape != (4,) or not np.all(np.isfinite(first_box)):
+        raise ValueError(f"sequence {sequence.name!r} has no ground-truth box on frame 0 to initialise from: "
+                         f"{sequence.boxes[0]!r}")
+    mask = sequence.mask(0) if accepts_mask and sequence.has_masks else None
+    if mask is not None and bool(mask.any()):
+        return first_box, None, mask
+    return first_box, tuple(float(v) for v in first_box), None
+
+
 def run_ope(tracker: Tracker, sequence: Any, *, max_frames: int | None = None) -> tuple[np.ndarray, list[float]]:
     """The one-pass evaluation (OPE) protocol of OTB/LaSOT/GOT-10k through ``run_tracker``.
 
@@ -179,15 +198,9 @@ def run_ope(tracker: Tracker, sequence: Any, *, max_frames: int | None = None) -
     seconds per frame. Raises ``ValueError`` when frame 0 has no finite box.
     """
     length = len(sequence) if max_frames is None else min(len(sequence), int(max_frames))
-    first_box = np.asarray(sequence.boxes[0], dtype=np.float64)
-    if first_box.shape != (4,) or not np.all(np.isfinite(first_box)):
-        raise ValueError(f"sequence {sequence.name!r} has no ground-truth box on frame 0 to initialise from: "
-                         f"{sequence.boxes[0]!r}")
-    mask = sequence.mask(0) if getattr(tracker, "accepts_mask", False) and sequence.has_masks else None
-    use_mask = mask is not None and bool(mask.any())
+    first_box, init_box, init_mask = ope_target(sequence, getattr(tracker, "accepts_mask", False))
     frames = (sequence.frame(index) for index in range(length))
-    steps = run_tracker(tracker, frames, init_box=None if use_mask else tuple(float(v) for v in first_box),
-                        init_mask=mask if use_mask else None)
+    steps = run_tracker(tracker, frames, init_box=init_box, init_mask=init_mask)
     boxes = np.full((length, 4), np.nan)
     times: list[float] = []
     for step in steps:

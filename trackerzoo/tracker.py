@@ -22,6 +22,31 @@ from trackerzoo.params import validate_params
 from trackerzoo.prediction import Prediction
 
 
+def checked_target(
+    frame: object, box: Any, mask: Any, accepts_mask: bool, tracker_name: str
+) -> tuple[np.ndarray, tuple[float, float, float, float], np.ndarray | None]:
+    """Validate a first frame and its target as ``Tracker.initialize`` (and batched slots) receive them.
+
+    Returns the canonical RGB ``uint8`` frame ``(H, W, 3)``, the box ``(x, y, w, h)`` in
+    pixels (the mask's bounding box when only ``mask`` is given) and the boolean mask
+    ``(H, W)``, or ``None`` for a box-only tracker. Raises ``ValueError`` for a bad frame,
+    box or mask, no target at all, or both box and mask for a box-only tracker
+    (``tracker_name`` names it).
+    """
+    frame = validation.as_rgb_frame(frame)
+    frame_hw = (frame.shape[0], frame.shape[1])
+    if box is None and mask is None:
+        raise ValueError("initialize() needs the target: pass box=(x, y, w, h) or mask=(H, W) array")
+    checked_mask = validation.as_mask(mask, frame_hw) if mask is not None else None
+    if box is not None and checked_mask is not None and not accepts_mask:
+        raise ValueError(f"{tracker_name} tracks boxes only: pass either box or mask, not both")
+    if box is not None:
+        checked_box = validation.as_box(box, frame_hw)
+    else:
+        checked_box = tuple(float(v) for v in mask_to_box(checked_mask))
+    return frame, checked_box, checked_mask if accepts_mask else None
+
+
 @dataclasses.dataclass
 class NoParams:
     """Parameter set of a tracker that has no tunable parameters."""
@@ -70,20 +95,10 @@ class Tracker(abc.ABC):
 
         Box-only trackers accept a mask too and use its bounding box.
         """
-        frame = validation.as_rgb_frame(frame)
-        frame_hw = (frame.shape[0], frame.shape[1])
-        if box is None and mask is None:
-            raise ValueError("initialize() needs the target: pass box=(x, y, w, h) or mask=(H, W) array")
-        checked_mask = validation.as_mask(mask, frame_hw) if mask is not None else None
-        if box is not None and checked_mask is not None and not self.accepts_mask:
-            raise ValueError(f"{type(self).__name__} tracks boxes only: pass either box or mask, not both")
-        if box is not None:
-            checked_box = validation.as_box(box, frame_hw)
-        else:
-            checked_box = tuple(float(v) for v in mask_to_box(checked_mask))
+        frame, checked_box, checked_mask = checked_target(frame, box, mask, self.accepts_mask, type(self).__name__)
         self._frame_hw = None  # a failed re-initialisation leaves the tracker uninitialised
-        self._initialize(frame, checked_box, checked_mask if self.accepts_mask else None)
-        self._frame_hw = frame_hw
+        self._initialize(frame, checked_box, checked_mask)
+        self._frame_hw = (frame.shape[0], frame.shape[1])
 
     def track(self, frame: np.ndarray) -> Prediction:
         """Locate the target in the next frame."""

@@ -41,6 +41,7 @@ LAYERS: dict[str, str] = {
     "trackerzoo.hookspecs": "registry",
     "trackerzoo.api": "core",
     "trackerzoo.tracker": "core",
+    "trackerzoo.batch": "core",  # BatchTracker, the loop fallback
     "trackerzoo": "front",  # the package itself: create, list_trackers, Tracker, Prediction
     "trackerzoo.session": "front",  # the one tracking loop
     "trackerzoo.datasets": "datasets",

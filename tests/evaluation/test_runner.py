@@ -18,7 +18,6 @@ import pytest
 
 from trackerzoo.cli.main import main
 from trackerzoo.datasets import dataset_kinds, load_dataset
-from trackerzoo.datasets.synthetic import DatasetSpec, SceneConfig, build_dataset
 from trackerzoo.evaluation.runner import RunContext, TrackerSpec, parse_dataset_spec, run_evaluation
 from trackerzoo.evaluation.runner_executors import InlineExecutor, make_executor
 from trackerzoo.formats import results_io
@@ -79,15 +78,6 @@ def tracker_module(tmp_path_factory) -> Path:
     (folder / "tz_template_tracker.py").write_text(TRACKER_SOURCE)
     sys.path.insert(0, str(folder))
     return folder
-
-
-@pytest.fixture(scope="session")
-def small_set(tmp_path_factory) -> Path:
-    spec = DatasetSpec(sequences=4, frames=(24, 32), seed=11, procedural=True,
-                       config=SceneConfig(frame_size=(160, 120), object_size=(60.0, 110.0)))
-    root = tmp_path_factory.mktemp("runner_set")
-    build_dataset(spec, root, progress=False)
-    return root
 
 
 def _context(root: Path, out: Path, **params) -> RunContext:

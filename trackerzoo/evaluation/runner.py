@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 import trackerzoo
-from trackerzoo import Tracker
+from trackerzoo import Prediction, Tracker
 from trackerzoo.formats import results_io
 from trackerzoo.formats.regions import (
     INITIALIZATION,
@@ -90,6 +90,7 @@ class RunContext:
     out: str
     threads: int = 1
     dataset_options: tuple[tuple[str, Any], ...] = ()  # loader options (``--dataset-option``), sorted pairs
+    batch: int = 1  # sequences per batched tracker (``--batch``; ``runner_batch``); 1: one tracker per job
 
     @property
     def protocol(self) -> str:
@@ -250,29 +251,41 @@ def _run_vot(tracker: Tracker, sequence, job: Job,
     Frames go from the anchor to the end, or back to frame 0 for a backward anchor;
     mask trackers start from the anchor's region rasterised when it is a mask.
     """
-    regions = sequence.regions
-    order = list(range(job.anchor, -1, -1)) if job.reverse else list(range(job.anchor, len(sequence)))
+    order = vot_frame_order(sequence, job)
     image = sequence.frame(order[0])
-    height, width = image.shape[:2]
-    init = regions[order[0]]
+    init_box, init_mask = vot_target(sequence, job, image, tracker.accepts_mask)
     frames = itertools.chain([image], (sequence.frame(index) for index in order[1:]))
-    if tracker.accepts_mask and isinstance(init, Mask):
-        steps = run_tracker(tracker, frames, init_mask=rasterize(init, width, height))
-    else:
-        steps = run_tracker(tracker, frames, init_box=_box_of_region(init))
+    steps = run_tracker(tracker, frames, init_box=init_box, init_mask=init_mask)
     output: list[Region] = []
     times: list[float] = []
     for step in steps:
         times.append(step.seconds)
         if counter is not None:
             counter.tick()
-        if step.index == 0:
-            output.append(INITIALIZATION)
-        elif step.prediction.mask is not None:
-            output.append(Mask(np.asarray(step.prediction.mask, dtype=bool)))
-        else:
-            output.append(Rectangle(*step.prediction.box))
+        output.append(INITIALIZATION if step.index == 0 else vot_region(step.prediction))
     return output, times
+
+
+def vot_frame_order(sequence, job: Job) -> list[int]:
+    """Frame indices of a VOT anchor run: from the anchor to the end, or back to frame 0."""
+    return list(range(job.anchor, -1, -1)) if job.reverse else list(range(job.anchor, len(sequence)))
+
+
+def vot_target(sequence, job: Job, first_frame: np.ndarray,
+               accepts_mask: bool) -> tuple[tuple[float, float, float, float] | None, np.ndarray | None]:
+    """``(init_box, init_mask)`` of a VOT anchor run: the anchor's region, rasterised for mask trackers."""
+    init = sequence.regions[job.anchor]
+    if accepts_mask and isinstance(init, Mask):
+        height, width = first_frame.shape[:2]
+        return None, rasterize(init, width, height)
+    return _box_of_region(init), None
+
+
+def vot_region(prediction: Prediction) -> Region:
+    """The region a prediction is written as in a VOT result file (its mask when it has one)."""
+    if prediction.mask is not None:
+        return Mask(np.asarray(prediction.mask, dtype=bool))
+    return Rectangle(*prediction.box)
 
 
 def track_job(context: RunContext, job: Job, on_frames: FrameCallback | None = None,
@@ -391,6 +404,10 @@ def run_evaluation(context: RunContext, executor, *, names: Iterable[str] | None
     the tracker must build with its parameters. Only then is ``out`` created, shown to be
     writable, and ``run.json`` written, so a typo never leaves a folder locked to a run
     that could not start.
+
+    With ``context.batch`` > 1 the pending jobs are dealt into one group per worker of
+    ``executor`` (its ``workers``, else one) and each group runs through one batched
+    tracker (``runner_batch.run_job_group``); the files are those of the unbatched run.
     """
     out = Path(context.out)
     check_output_folder(out)
@@ -420,9 +437,15 @@ def run_evaluation(context: RunContext, executor, *, names: Iterable[str] | None
         reported[job] = reported.get(job, 0) + frames
         bar.update(frames)
 
+    function: Any = run_job
+    units: list[Any] = pending
+    if context.batch > 1:  # groups of jobs, each through one batched tracker: one group per worker
+        from trackerzoo.evaluation.runner_batch import group_jobs, run_job_group
+
+        function, units = run_job_group, group_jobs(pending, max(1, int(getattr(executor, "workers", 1))))
     try:
-        for result in executor.run(run_job, context, pending, on_frames):
-            results.append(result)
+        for result in executor.run(function, context, units, on_frames):
+            results.extend(getattr(result, "results", (result,)))
             finished.add(result.job)
             bar.update(result.job.frames - reported.pop(result.job, 0))
     finally:

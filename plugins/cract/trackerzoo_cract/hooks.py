@@ -11,6 +11,7 @@ PAPER = "Heng Fan and Haibin Ling. CRACT: Cascaded Regression-Align-Classificati
 
 @hookimpl
 def trackerzoo_register_trackers(registry) -> None:
+    from trackerzoo_cract.batch import build_batch
     from trackerzoo_cract.params import DEFAULT_VARIANT, MODEL_CONFIGS, TRACKER_NAME
     from trackerzoo_cract.tracker import CractTracker
 
@@ -23,6 +24,7 @@ def trackerzoo_register_trackers(registry) -> None:
         default_variant=DEFAULT_VARIANT,
         description="Siamese RPN + cascaded regression-align-classification with an online discriminator",
         rank=100,  # trained weights ship: the CLI's default tracker when installed
+        batch_factory=build_batch,  # one backbone/RPN/CRAC call per step over all sequences
     )
 
 

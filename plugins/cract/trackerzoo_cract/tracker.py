@@ -27,6 +27,8 @@ from trackerzoo_cract.model import TemplateEmbedding
 from trackerzoo_cract.model.anchors import decode, non_maximum_suppression, pairwise_iou
 from trackerzoo_cract.model.features import FeatureMaps
 from trackerzoo_cract.model.heads import Identifier
+from trackerzoo_cract.model.network import Refinement
+from trackerzoo_cract.model.rpn import RpnOutput
 from trackerzoo_cract.online.augmentation import first_frame_views, parse_views
 from trackerzoo_cract.online.discriminator_learner import OnlineDiscriminator
 from trackerzoo_cract.params import DEFAULT_VARIANT, CractParams
@@ -129,19 +131,33 @@ class CractTracker(Tracker):
     @torch.no_grad()
     def _track(self, frame: np.ndarray) -> Prediction:
         p = self.params
-        self.frame_index += 1
-        image = self._frame_tensor(frame)
-
         # Lines 4-5: search region around b_{t-1}, its features.
-        maps, scale = self._search_features(image)
+        maps, scale = self._search_features(self._next_frame(frame))
         previous = self._target_in_crop(scale, p.search_size)
 
         # Line 6: proposals from the RPN.
         proposals, coarse = self._proposals(maps, previous, p.search_size)
 
-        # Lines 7-10: the CRAC cascade and the box classification score s~ (Eq. 9).
+        # Lines 7-10: the CRAC cascade.
         zeros = torch.zeros(proposals.shape[0], dtype=torch.long, device=self.device)
         refinement = self.network.refine(maps.phi34, proposals, zeros, self.template.initial, align=p.align_features)
+        return self._conclude(maps, scale, previous, coarse, refinement)
+
+    def _next_frame(self, frame: np.ndarray) -> torch.Tensor:
+        """Count the frame and return it as a ``[1, 3, H, W]`` tensor in [0, 1]."""
+        self.frame_index += 1
+        return self._frame_tensor(frame)
+
+    def _conclude(self, maps: FeatureMaps, scale: float, previous: torch.Tensor, coarse: torch.Tensor,
+                  refinement: Refinement) -> Prediction:
+        """Lines 9-12 of one frame from its refined proposals: classify, rank, move, update.
+
+        ``maps`` are the frame's search features (batch of one), ``scale`` its crop scale,
+        ``previous`` the last target (cxcywh, crop pixels), ``coarse`` the RPN scores c_i
+        ``[K]`` and ``refinement`` the CRAC output for the ``K`` proposals.
+        """
+        p = self.params
+        # Line 10: the box classification score s~ (Eq. 9).
         identification = Identifier.target_probability(refinement.identity_logits)
         if p.use_discriminator:
             discrimination = self.discriminator.score(refinement.features)
@@ -176,13 +192,17 @@ class CractTracker(Tracker):
         score_size = search_cells - min(self.config.template_feature_size, search_cells) + 1
         return float((score_size - 1) * self.config.stride)
 
-    def _proposals(self, maps, previous: torch.Tensor, crop_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def _proposals(self, maps, previous: torch.Tensor, crop_size: int,
+                   rpn: RpnOutput | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Top-N proposals after NMS, ranked by the size-penalised coarse score; returns (boxes, c_i).
 
         The cosine window joins the ranking only if ``proposal_window_influence`` > 0 (README).
+        ``rpn``: the RPN output of this crop when already computed (a batch of sequences),
+        else it is computed from ``maps`` and the template's kernels.
         """
         p = self.params
-        rpn = self.network.propose(self.template.kernels, maps)
+        if rpn is None:
+            rpn = self.network.propose(self.template.kernels, maps)
         score_size = rpn.scores.shape[-1]
         anchors = self.network.anchors(score_size, crop_size)
         scores = torch.softmax(rpn.flat_scores()[0], dim=-1)[:, 1]

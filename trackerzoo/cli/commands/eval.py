@@ -35,6 +35,10 @@ def register(subparsers) -> None:
     parser.add_argument("--ship-frames", action="store_true",
                         help="Ray: the driver sends each sequence's frames to its task (a dataset only the "
                              "driver can read); without it every node must read the dataset root")
+    parser.add_argument("--batch", type=int, default=1,
+                        help="sequences each worker tracks in lockstep through one batched tracker "
+                             "(trackerzoo.create_batch; same results, higher throughput for trackers "
+                             "with a native batch such as cract)")
     parser.add_argument("--compare", nargs="*", type=Path, default=[],
                         help="other result folders on the same dataset to include in table and plot")
     add_sequences_option(parser)
@@ -56,10 +60,12 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--workers must be >= 1, got {args.workers}")
     if args.threads < 1:
         raise ValueError(f"--threads must be >= 1, got {args.threads}")
+    if args.batch < 1:
+        raise ValueError(f"--batch must be >= 1, got {args.batch}")
     tracker = TrackerSpec(args.tracker, parse_overrides(args.set), args.variant, parse_weights(args.weights),
                           args.device)
     options = tuple(sorted(data.options.items()))
-    context = RunContext(tracker, data.kind, str(data.root), str(args.out), args.threads, options)
+    context = RunContext(tracker, data.kind, str(data.root), str(args.out), args.threads, options, args.batch)
     if ":" not in args.tracker:
         import trackerzoo
 
