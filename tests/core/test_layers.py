@@ -30,6 +30,7 @@ LAYERS: dict[str, str] = {
     "trackerzoo.validation": "base",
     "trackerzoo.params": "base",
     "trackerzoo.device": "base",
+    "trackerzoo.threads": "base",  # thread policy; imported first by trackerzoo/__init__, before torch
     "trackerzoo.geometry": "base",
     "trackerzoo.frames": "base",  # frame sources (video, images, glob, camera), shared by datasets and front
     "trackerzoo.nn": "blocks",
