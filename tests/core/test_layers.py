@@ -34,6 +34,7 @@ LAYERS: dict[str, str] = {
     "trackerzoo.geometry": "base",
     "trackerzoo.frames": "base",  # frame sources (video, images, glob, camera), shared by datasets and front
     "trackerzoo.nn": "blocks",
+    "trackerzoo.nn.inference": "blocks",  # prepare_for_inference: folded BatchNorm, frozen graphs
     "trackerzoo.patches": "blocks",
     "trackerzoo.labels": "blocks",
     "trackerzoo.learners": "blocks",
