@@ -1,11 +1,12 @@
 """CRACT with its backbone eager vs prepared for inference (exact, fast, fast + channels_last), one thread.
 
-    python benchmarks/bench_inference.py [--frames 40] [--rounds 3] [--diff-frames 100]
+    python benchmarks/bench_inference.py [--frames 40] [--rounds 3] [--diff-frames N]
 
 Times, interleaved over ``--rounds`` rounds, medians: the backbone alone on a search crop
 (1 x 3 x 255 x 255) and ``track()`` per frame on the bundled clip (frames decoded
 beforehand). Then the largest box difference (pixels, any coordinate) from the eager
-tracker over the first ``--diff-frames`` frames of the clip (the demo's person and start).
+tracker over the demo's run (its person, from its first frame to the end of the clip, or
+the first ``--diff-frames`` frames of it).
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=40)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--diff-frames", type=int, default=100)
+    parser.add_argument("--diff-frames", type=int, default=None, help="default: the rest of the clip (the demo's run)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     from trackerzoo.demo_data import DEMO_CLIP, DEMO_PERSON, demo_person
@@ -50,7 +51,8 @@ def main() -> None:
 
     person = demo_person(DEMO_PERSON)
     start = person.first_frame
-    clip = list(itertools.islice(open_frames(DEMO_CLIP), start, start + max(args.frames, args.diff_frames) + 1))
+    clip = list(itertools.islice(open_frames(DEMO_CLIP), start, None))
+    args.diff_frames = min(args.diff_frames or len(clip) - 1, len(clip) - 1)
     load = os.getloadavg()
     trackers = {mode: _tracker(mode) for mode in MODES}
     print(f"load average at start: {load}; 1 thread; paths: "
