@@ -69,7 +69,7 @@ def create(
     variant: str | None = None,
     weights: str | None = "default",
     device: str = "auto",
-    threads: int | str | None = "auto",
+    threads: int | str | None = None,
     **params: Any,
 ) -> Tracker:
     """Build a ready-to-use tracker; the one builder of the library (the runner uses it too).
@@ -83,9 +83,10 @@ def create(
     ``params`` override fields of the tracker's parameter dataclass; ``device`` is
     ``"auto"`` (CUDA when present and in the tracker's ``supported_devices``), ``"cpu"``,
     ``"cuda"`` or ``"cuda:N"``. ``threads`` sets torch's intra-op thread count (process-wide,
-    see ``trackerzoo.threads``): ``"auto"`` takes the free cores (CPU affinity minus the
-    load of other processes), never more than torch uses now; an integer is used as given;
-    ``None`` leaves torch's count alone.
+    see ``trackerzoo.threads``): ``None`` (default) leaves torch's count alone, so results do
+    not depend on the machine's load (torch's sums depend on the thread count); ``"auto"``
+    takes the free cores (CPU affinity minus the load of other processes), never more than
+    torch uses now; an integer is used as given.
 
     Raises ``TrackerNotFoundError`` for an unknown registered name and ``ValueError``
     for an unknown variant or parameter, a bad ``threads`` value, a device the tracker does not support, or a

@@ -168,13 +168,15 @@ def parse_threads(text: str) -> int | str:
     return value
 
 
-THREADS_HELP = ("torch intra-op threads: 'auto' (the free cores: CPU affinity minus the load of other "
-                "processes, never more than torch's default) or a number; OpenMP threads wait passively")
+DEFAULT_THREADS_TEXT = "torch's own count, e.g. OMP_NUM_THREADS"
+THREADS_HELP = ("torch intra-op threads: a number, or 'auto' (the free cores: CPU affinity minus the load of "
+                "other processes, never more than torch's default; results may then vary with the load); "
+                "OpenMP threads wait passively either way")
 
 
 def add_tracker_options(parser: argparse.ArgumentParser, *, required: bool = False,
                         default_rule: str | None = None, deprecated_set: tuple[str, ...] = (),
-                        threads_default: int | str = "auto", threads_help: str = THREADS_HELP) -> None:
+                        threads_default: int | str | None = None, threads_help: str = THREADS_HELP) -> None:
     """``--tracker``, ``--variant``, ``--weights``, ``--device``, ``--threads`` and ``--set``, one help text each.
 
     ``required`` makes ``--tracker`` mandatory; otherwise ``default_rule`` says which
@@ -196,7 +198,7 @@ def add_tracker_options(parser: argparse.ArgumentParser, *, required: bool = Fal
                              f"(random initialisation); {shipped}")
     parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda or cuda:N")
     parser.add_argument("--threads", type=parse_threads, default=threads_default, metavar="N|auto",
-                        help=f"{threads_help} (default: {threads_default})")
+                        help=f"{threads_help} (default: {threads_default or _escape(DEFAULT_THREADS_TEXT)})")
     add_set_option(parser, deprecated=deprecated_set)
 
 
