@@ -7,16 +7,25 @@
 
     for prediction in trackerzoo.track_video("csrt", "video.mp4", box=(x, y, w, h)):
         ...                                     # frames are read as RGB, not OpenCV's BGR
+
+Importing the package sets ``OMP_WAIT_POLICY=PASSIVE`` (unless set) before torch is imported,
+so idle OpenMP threads sleep instead of spinning (``trackerzoo.threads``).
 """
 
-from trackerzoo.api import create, create_batch, list_trackers
-from trackerzoo.batch import BatchTracker
-from trackerzoo.errors import DuplicateTrackerError, NotInitializedError, TrackerNotFoundError
-from trackerzoo.hookspecs import hookimpl
-from trackerzoo.prediction import Prediction
-from trackerzoo.registry import TrackerInfo
-from trackerzoo.session import track_video
-from trackerzoo.tracker import Tracker
+# First, before anything imports torch: OpenMP reads its wait policy once, at start-up.
+# False when torch was imported before trackerzoo (or the user chose another policy).
+from trackerzoo.threads import use_passive_waiting
+
+PASSIVE_WAITING = use_passive_waiting()
+
+from trackerzoo.api import create, create_batch, list_trackers  # noqa: E402
+from trackerzoo.batch import BatchTracker  # noqa: E402
+from trackerzoo.errors import DuplicateTrackerError, NotInitializedError, TrackerNotFoundError  # noqa: E402
+from trackerzoo.hookspecs import hookimpl  # noqa: E402
+from trackerzoo.prediction import Prediction  # noqa: E402
+from trackerzoo.registry import TrackerInfo  # noqa: E402
+from trackerzoo.session import track_video  # noqa: E402
+from trackerzoo.tracker import Tracker  # noqa: E402
 
 __version__ = "0.1.0"
 

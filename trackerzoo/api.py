@@ -10,6 +10,7 @@ from trackerzoo.batch import BatchTracker, LoopBatchTracker, check_batch_size
 from trackerzoo.device import resolve_device
 from trackerzoo.params import validate_params
 from trackerzoo.registry import TrackerInfo, default_registry
+from trackerzoo.threads import apply_threads, validate_threads
 from trackerzoo.tracker import Tracker
 
 
@@ -69,6 +70,7 @@ def create(
     variant: str | None = None,
     weights: str | None = "default",
     device: str = "auto",
+    threads: int | str | None = None,
     **params: Any,
 ) -> Tracker:
     """Build a ready-to-use tracker; the one builder of the library (the runner uses it too).
@@ -81,12 +83,17 @@ def create(
     path to a safetensors file, or ``None`` (random initialisation, for training);
     ``params`` override fields of the tracker's parameter dataclass; ``device`` is
     ``"auto"`` (CUDA when present and in the tracker's ``supported_devices``), ``"cpu"``,
-    ``"cuda"`` or ``"cuda:N"``.
+    ``"cuda"`` or ``"cuda:N"``. ``threads`` sets torch's intra-op thread count (process-wide,
+    see ``trackerzoo.threads``): ``None`` (default) leaves torch's count alone, so results do
+    not depend on the machine's load (torch's sums depend on the thread count); ``"auto"``
+    takes the free cores (CPU affinity minus the load of other processes), never more than
+    torch uses now; an integer is used as given.
 
     Raises ``TrackerNotFoundError`` for an unknown registered name and ``ValueError``
-    for an unknown variant or parameter, a device the tracker does not support, or a
+    for an unknown variant or parameter, a bad ``threads`` value, a device the tracker does not support, or a
     ``module:Class`` that cannot be imported or is no ``Tracker``.
     """
+    threads = validate_threads(threads)
     if isinstance(name, str) and ":" not in name:
         info = default_registry().get(name)
         factory: Any = info.factory
@@ -106,6 +113,7 @@ def create(
     resolved = resolve_device(device)
     if resolved.type not in supported:
         raise ValueError(f"tracker {label!r} runs on {', '.join(supported)} only; got device={device!r}")
+    apply_threads(threads)
     return factory(built_params, variant=variant, weights=weights, device=resolved)
 
 

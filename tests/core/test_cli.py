@@ -258,4 +258,4 @@ def test_demo_takes_the_shared_tracker_options():
     args = _parse(["demo", "--tracker", "kcf", "--variant", "v", "--weights", "none", "--device", "cpu"])
     from trackerzoo.cli.options import tracker_kwargs
 
-    assert tracker_kwargs(args) == {"variant": "v", "weights": None, "device": "cpu"}
+    assert tracker_kwargs(args) == {"variant": "v", "weights": None, "device": "cpu", "threads": None}

@@ -30,9 +30,11 @@ LAYERS: dict[str, str] = {
     "trackerzoo.validation": "base",
     "trackerzoo.params": "base",
     "trackerzoo.device": "base",
+    "trackerzoo.threads": "base",  # thread policy; imported first by trackerzoo/__init__, before torch
     "trackerzoo.geometry": "base",
     "trackerzoo.frames": "base",  # frame sources (video, images, glob, camera), shared by datasets and front
     "trackerzoo.nn": "blocks",
+    "trackerzoo.nn.inference": "blocks",  # prepare_for_inference: folded BatchNorm, frozen graphs
     "trackerzoo.patches": "blocks",
     "trackerzoo.labels": "blocks",
     "trackerzoo.learners": "blocks",

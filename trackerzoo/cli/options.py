@@ -151,13 +151,39 @@ def add_set_option(parser: argparse.ArgumentParser, *, dest: str = "set",
                             metavar="KEY=VALUE", help=argparse.SUPPRESS)
 
 
+def parse_threads(text: str) -> int | str:
+    """``--threads`` value: ``auto`` (any case) or an integer in [1, MAX_THREADS].
+
+    Raises ``argparse.ArgumentTypeError`` (argparse prints it as a usage error) naming the text.
+    """
+    from trackerzoo.threads import validate_threads
+
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        value = validate_threads(int(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--threads must be 'auto' or a positive integer, got {text!r}") from None
+    assert isinstance(value, int)
+    return value
+
+
+DEFAULT_THREADS_TEXT = "torch's own count, e.g. OMP_NUM_THREADS"
+THREADS_HELP = ("torch intra-op threads: a number, or 'auto' (the free cores: CPU affinity minus the load of "
+                "other processes, never more than torch's default; results may then vary with the load); "
+                "OpenMP threads wait passively either way")
+
+
 def add_tracker_options(parser: argparse.ArgumentParser, *, required: bool = False,
-                        default_rule: str | None = None, deprecated_set: tuple[str, ...] = ()) -> None:
-    """``--tracker``, ``--variant``, ``--weights``, ``--device`` and ``--set`` with one help text each.
+                        default_rule: str | None = None, deprecated_set: tuple[str, ...] = (),
+                        threads_default: int | str | None = None, threads_help: str = THREADS_HELP) -> None:
+    """``--tracker``, ``--variant``, ``--weights``, ``--device``, ``--threads`` and ``--set``, one help text each.
 
     ``required`` makes ``--tracker`` mandatory; otherwise ``default_rule`` says which
     tracker is used without it. ``deprecated_set`` names old spellings of ``--set``
-    (``--param``) that this command accepted. Read them back with ``tracker_kwargs(args)``.
+    (``--param``) that this command accepted. ``threads_default`` and ``threads_help``
+    let a command give ``--threads`` its own meaning (``eval``: threads per worker).
+    Read them back with ``tracker_kwargs(args)``.
     """
     tracker_help = "registered tracker name (see `trackerzoo list`) or module:Class of a Tracker subclass"
     if not required:
@@ -171,6 +197,8 @@ def add_tracker_options(parser: argparse.ArgumentParser, *, required: bool = Fal
                         help=f"'default' (the shipped file of the variant), a .safetensors path, or 'none' "
                              f"(random initialisation); {shipped}")
     parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda or cuda:N")
+    parser.add_argument("--threads", type=parse_threads, default=threads_default, metavar="N|auto",
+                        help=f"{threads_help} (default: {threads_default or _escape(DEFAULT_THREADS_TEXT)})")
     add_set_option(parser, deprecated=deprecated_set)
 
 
@@ -182,13 +210,13 @@ def parse_weights(text: str | None) -> str | None:
 
 
 def tracker_kwargs(args: argparse.Namespace) -> dict[str, Any]:
-    """``variant``, ``weights``, ``device`` and the ``--set`` parameters, as ``trackerzoo.create`` keywords.
+    """``variant``, ``weights``, ``device``, ``threads`` and the ``--set`` parameters: ``trackerzoo.create`` keywords.
 
     ``args`` comes from a parser built with ``add_tracker_options``; raises ``ValueError``
     for a ``--set`` item that is not ``key=value``.
     """
     return {"variant": args.variant, "weights": parse_weights(args.weights), "device": args.device,
-            **parse_overrides(args.set)}
+            "threads": args.threads, **parse_overrides(args.set)}
 
 
 DATASET_HELP = ("dataset as KIND:ROOT, e.g. synthetic:/data/zoo-synth-val, otb:/data/OTB100, vot:/data/vot2020 "

@@ -75,9 +75,12 @@ class TrackerSpec:
     device: str = "auto"
 
     def build(self) -> Tracker:
-        """The tracker, built by ``trackerzoo.create`` (parameter validation and device check included)."""
+        """The tracker, built by ``trackerzoo.create`` (parameter validation and device check included).
+
+        ``threads=None``: the worker's thread count (``configure_worker``) stays as the run set it.
+        """
         return trackerzoo.create(self.name, variant=self.variant, weights=self.weights, device=self.device,
-                                 **self.params)
+                                 threads=None, **self.params)
 
 
 @dataclass(frozen=True)

@@ -5,5 +5,7 @@ that one tracker alone uses belongs in that tracker's plugin.
 """
 
 from trackerzoo.nn.backbones import Backbone, build_backbone, imagenet_normalize
+from trackerzoo.nn.inference import PreparedModule, fold_batchnorm, prepare_for_inference
 
-__all__ = ["Backbone", "build_backbone", "imagenet_normalize"]
+__all__ = ["Backbone", "PreparedModule", "build_backbone", "fold_batchnorm", "imagenet_normalize",
+           "prepare_for_inference"]

@@ -116,6 +116,12 @@ class CractParams:
                       help="seed of the tracker's own random generator (online sampling, random initial weights)")
     # backend of trackerzoo.ops: "auto", "torch", "cpu" or "cuda"
     ops_backend: str = param("auto", choices=("auto", "torch", "cpu", "cuda"), help="backend of trackerzoo.ops")
+    # how the shared backbone runs (trackerzoo.nn.inference.prepare_for_inference): "exact" a frozen
+    # graph with the same arithmetic (bit-identical boxes), "fast" BatchNorm folded and the graph
+    # optimised (boxes drift by float noise, benchmarks/README.md), "eager" the module as built.
+    # Default eager: tracing costs ~1.6 s per create() (measured at load 2) for ~5% of track() time.
+    inference: str = param("eager", choices=("exact", "fast", "eager"),
+                           help="backbone inference path: exact (same arithmetic), fast (folded, optimised), eager")
 
     relations: ClassVar[tuple[Relation, ...]] = (
         Relation("search_size > template_size", lambda p: p.search_size > p.template_size),

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from trackerzoo import Prediction, Tracker
+from trackerzoo.nn.inference import prepare_for_inference
 from trackerzoo.patches import sample_patches, siamese_crop_side
 from trackerzoo_cract.loading import build_network
 from trackerzoo_cract.model import TemplateEmbedding
@@ -58,6 +59,21 @@ class CractTracker(Tracker):
                                      generator=torch.Generator().manual_seed(self.params.seed))
         self.network.set_backend(self.params.ops_backend)
         self.config = self.network.config
+        self.features = self._prepare_features()
+
+    def _prepare_features(self) -> torch.nn.Module:
+        """The shared backbone prepared once for inference (``params.inference``), traced at every crop size used.
+
+        ``self.network`` keeps the module as built (its state dict is the weight file's).
+        """
+        p = self.params
+        if p.inference == "eager":
+            return self.network.features
+        generator = torch.Generator().manual_seed(0)  # example crops; torch's global generator is left alone
+        sides = sorted({p.search_size, p.template_size, round(p.search_size * p.init_region_factor)})
+        examples = [(torch.rand(1, 3, side, side, generator=generator),) for side in sides]
+        return prepare_for_inference(self.network.features, example_inputs=examples, device=self.device,
+                                     exact=p.inference == "exact")
 
     # -- helpers -------------------------------------------------------------------------
     def _frame_tensor(self, frame: np.ndarray) -> torch.Tensor:
@@ -88,7 +104,7 @@ class CractTracker(Tracker):
     def _search_features(self, image: torch.Tensor) -> tuple[FeatureMaps, float]:
         """Features of the search region around the current state and its crop scale (Alg. 1, lines 4-5)."""
         search, scale, _ = self._region_crop(image)
-        return self.network.search_features(search), scale
+        return self.features(search), scale
 
     def _template_side(self) -> float:
         p = self.params
@@ -108,8 +124,8 @@ class CractTracker(Tracker):
 
         template_side = self._template_side()
         template, template_scale = self._crop(image, template_side, p.template_size)
-        self.template: TemplateEmbedding = self.network.embed_template(
-            template, self._target_in_crop(template_scale, p.template_size)[None]
+        self.template: TemplateEmbedding = self.network.embed_template_maps(
+            self.features(template), self._target_in_crop(template_scale, p.template_size)[None]
         )
 
         self.discriminator = OnlineDiscriminator(
@@ -117,7 +133,7 @@ class CractTracker(Tracker):
         )
         if p.use_discriminator:
             region, region_scale, region_size = self._region_crop(image, p.init_region_factor)
-            views = [self.network.search_features(view) for view in
+            views = [self.features(view) for view in
                      first_frame_views(region, parse_views(p.init_augmentations))]
             target = self._target_in_crop(region_scale, region_size)
             distractors = None

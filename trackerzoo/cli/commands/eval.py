@@ -19,13 +19,13 @@ def register(subparsers) -> None:
                     "community-format result files into --out; rerunning the same command resumes. Then "
                     "score --out and any --compare folders and save a success/precision plot (VOT: an "
                     "expected-overlap plot). Speed: fps counts the tracking calls, init_s the first frame.")
-    add_tracker_options(parser, required=True, deprecated_set=("--param",))
+    add_tracker_options(parser, required=True, deprecated_set=("--param",), threads_default=1,
+                        threads_help="CPU threads per worker ('auto': the free cores shared among the workers)")
     add_dataset_option(parser)
     parser.add_argument("--out", required=True, type=Path, help="result folder (created; reused to resume)")
     parser.add_argument("--workers", type=int, default=1, help="parallel worker processes (local executor)")
     parser.add_argument("--executor", choices=("local", "ray"), default="local",
                         help="local processes, or Ray tasks (needs the optional 'ray' package)")
-    parser.add_argument("--threads", type=int, default=1, help="CPU threads per worker")
     parser.add_argument("--ray-address", default=None,
                         help="Ray cluster to join (head host:port, or 'auto'); default RAY_ADDRESS, else a local "
                              "Ray instance")
@@ -58,14 +58,17 @@ def run(args: argparse.Namespace) -> int:
     data = dataset_from_args(args)
     if args.workers < 1:
         raise ValueError(f"--workers must be >= 1, got {args.workers}")
-    if args.threads < 1:
-        raise ValueError(f"--threads must be >= 1, got {args.threads}")
+    threads = args.threads
+    if threads == "auto":
+        from trackerzoo.threads import available_cores, free_cores, load_average, other_load
+
+        threads = max(1, free_cores(available_cores(), other_load(load_average())) // args.workers)
     if args.batch < 1:
         raise ValueError(f"--batch must be >= 1, got {args.batch}")
     tracker = TrackerSpec(args.tracker, parse_overrides(args.set), args.variant, parse_weights(args.weights),
                           args.device)
     options = tuple(sorted(data.options.items()))
-    context = RunContext(tracker, data.kind, str(data.root), str(args.out), args.threads, options, args.batch)
+    context = RunContext(tracker, data.kind, str(data.root), str(args.out), threads, options, args.batch)
     if ":" not in args.tracker:
         import trackerzoo
 

@@ -90,9 +90,12 @@ class CractNet(nn.Module):
 
         ``target_boxes`` ``[B, 4]`` are cxcywh in pixels of the template crops.
         """
-        maps = self.features(template_images)
+        return self.embed_template_maps(self.features(template_images), target_boxes)
+
+    def embed_template_maps(self, maps: FeatureMaps, target_boxes: torch.Tensor) -> TemplateEmbedding:
+        """``embed_template`` from the template crops' features (e.g. of an inference-prepared backbone)."""
         kernels = self.rpn.kernels(centre_crop(maps.phi4, self.config.template_feature_size))
-        batch_index = torch.arange(template_images.shape[0], device=template_images.device)
+        batch_index = torch.arange(maps.phi34.shape[0], device=maps.phi34.device)
         return TemplateEmbedding(kernels=kernels, initial=self.pooling(maps.phi34, target_boxes, batch_index))
 
     # -- search branch ---------------------------------------------------------------------
