@@ -73,8 +73,8 @@ class Discriminator(nn.Module):
         scores = self.fc2(hidden).squeeze(-1)
         # d score / d hidden pre-activation [N, H].
         gate = self.fc2.weight[0] * (hidden_pre > 0).to(hidden)
-        # Per level: d score / d conv output [N, K, positions] (through fc1 and the ReLU) and
-        # the level's features [N, C, positions].
+        # Per level, channel-major so that both products are single GEMMs: d score / d conv
+        # output [K, N, positions] (through fc1 and the ReLU) and the features [C, N * positions].
         levels: list[tuple[torch.Tensor, torch.Tensor]] = []
         if full:
             through_fc = gate @ self.fc1.weight
@@ -83,7 +83,8 @@ class Discriminator(nn.Module):
                 size = pre[0].numel()
                 delta = through_fc[:, start:start + size].view_as(pre) * (pre > 0).to(pre)
                 start += size
-                levels.append((delta.flatten(2), level.flatten(2)))
+                levels.append((delta.flatten(2).transpose(0, 1).contiguous(),
+                               level.flatten(2).transpose(0, 1).reshape(level.shape[1], -1)))
 
         def jvp(tangents: Sequence[torch.Tensor]) -> torch.Tensor:
             d_w1, d_b1, d_w2, d_b2 = tangents[-4:]
@@ -91,7 +92,8 @@ class Discriminator(nn.Module):
             if full:
                 d_conv = tangents[0].flatten(1)  # [K, C]
                 for delta, feats in levels:
-                    out = out + (delta * (torch.matmul(d_conv, feats) + tangents[1][:, None])).sum((1, 2))
+                    d_pre = torch.addmm(tangents[1][:, None], d_conv, feats).view_as(delta)
+                    out = out + (delta * d_pre).sum((0, 2))
             return out
 
         def vjp(cotangent: torch.Tensor) -> tuple[torch.Tensor, ...]:
@@ -102,9 +104,9 @@ class Discriminator(nn.Module):
             conv_weight = torch.zeros(self.conv.weight.shape[:2], dtype=hidden.dtype, device=hidden.device)
             conv_bias = torch.zeros(self.conv.weight.shape[0], dtype=hidden.dtype, device=hidden.device)
             for delta, feats in levels:
-                weighted = delta * cotangent[:, None, None]
-                conv_weight += torch.einsum("nkp,ncp->kc", weighted, feats)
-                conv_bias += weighted.sum((0, 2))
+                weighted = delta * cotangent[None, :, None]
+                conv_weight += weighted.flatten(1) @ feats.T
+                conv_bias += weighted.sum((1, 2))
             return (conv_weight.view_as(self.conv.weight), conv_bias, *fc)
 
         return Linearization(scores, jvp, vjp)
