@@ -1,4 +1,4 @@
-"""Shapes of every CRACT module, and the discriminator's closed-form Jacobian."""
+"""Shapes of every CRACT module, and the discriminator's closed-form Jacobian products."""
 
 from __future__ import annotations
 
@@ -83,17 +83,37 @@ def _autograd_jacobian(discriminator, samples):
     return torch.cat([grads[name].reshape(count, -1) for name in names], dim=1)
 
 
-def test_discriminator_scores_and_closed_form_jacobian_match_autograd():
+def _check_products(linearization, jacobian, generator):
+    """``J v`` and ``J^T u`` of the closed form against an explicit autograd Jacobian."""
+    tangents = [torch.randn(shape, generator=generator) for shape in linearization.shapes]
+    flat = torch.cat([t.reshape(-1) for t in tangents])
+    assert torch.allclose(linearization.maps.jvp(tangents), jacobian @ flat, atol=1e-5)
+    cotangent = torch.randn(jacobian.shape[0], generator=generator)
+    back = linearization.maps.vjp(cotangent)
+    assert [tuple(b.shape) for b in back] == [tuple(s) for s in linearization.shapes]
+    assert torch.allclose(torch.cat([b.reshape(-1) for b in back]), jacobian.T @ cotangent, atol=1e-5)
+
+
+class _Case:
+    def __init__(self, discriminator, samples):
+        self.maps = discriminator.linearize(samples)
+        self.shapes = [p.shape for p in discriminator.fitted_parameters(samples)]
+
+
+def test_discriminator_scores_and_closed_form_jacobian_products_match_autograd():
     torch.manual_seed(1)
+    generator = torch.Generator().manual_seed(2)
     discriminator = Discriminator(channels=6, positions=46, conv_channels=3, hidden=5)
     samples = (torch.randn(9, 6, 6, 6), torch.randn(9, 6, 3, 3), torch.randn(9, 6, 1, 1))
-    scores, jacobian = discriminator.linearize(samples)
-    assert scores.shape == (9,)
-    assert torch.allclose(scores, discriminator(samples), atol=1e-6)
+    full = _Case(discriminator, samples)
+    assert full.maps.scores.shape == (9,)
+    assert torch.allclose(full.maps.scores, discriminator(samples), atol=1e-6)
+    jacobian = _autograd_jacobian(discriminator, samples)
     assert jacobian.shape == (9, sum(p.numel() for p in discriminator.parameters()))
-    assert torch.allclose(jacobian, _autograd_jacobian(discriminator, samples), atol=1e-5)
+    _check_products(full, jacobian, generator)
     projected = discriminator.project(samples)
-    fc_scores, fc_jacobian = discriminator.linearize(projected)
+    fc = _Case(discriminator, projected)
+    fc_jacobian = _autograd_jacobian(discriminator, projected)
     assert fc_jacobian.shape == (9, sum(p.numel() for p in discriminator.fitted_parameters(projected)))
-    assert torch.allclose(fc_scores, scores, atol=1e-6)
-    assert torch.allclose(fc_jacobian, _autograd_jacobian(discriminator, projected), atol=1e-5)
+    assert torch.allclose(fc.maps.scores, full.maps.scores, atol=1e-6)
+    _check_products(fc, fc_jacobian, generator)

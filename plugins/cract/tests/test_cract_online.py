@@ -29,8 +29,7 @@ def test_first_frame_fit_of_all_layers_lowers_the_objective_every_step():
     discriminator = Discriminator(channels=8, positions=46, conv_channels=4, hidden=16)
     samples, labels, weights = _separable_samples(120, generator)
     reg = discriminator.regularization(samples, fc_reg=0.1, conv_reg=1e-4)
-    history = gauss_newton_fit(discriminator, samples, labels, weights, reg=reg, gauss_newton_iters=4, cg_iters=10,
-                               backend="torch")
+    history = gauss_newton_fit(discriminator, samples, labels, weights, reg=reg, gauss_newton_iters=4, cg_iters=10)
     assert len(history) == 5
     # Plain Gauss-Newton has no line search: later steps may wobble, but the fit must hold.
     assert history[1] < history[0]

@@ -5,17 +5,19 @@ sequence, to tell the target from the background around it (Eq. 8). The conv lay
 fitted once, in the first frame; later updates change only the two fc layers, so the
 memory can store the conv output (``project``) instead of the pooled features.
 
-``linearize`` gives the Jacobian of the scores in closed form. The network is tiny
-(about 13k parameters) and the fits see at most ~1200 samples, so the Gauss-Newton
-learner forms the Jacobian explicitly; the closed form is ~100x faster on a CPU than
-per-sample automatic differentiation (the tests check the two agree).
+``linearize`` gives the derivative of the scores in closed form as two maps, ``J v`` and
+``J^T u`` (the tests check them against an autograd Jacobian), so the matrix-free
+Gauss-Newton learner never forms the N x P Jacobian (N ~ 1200 samples, P ~ 12k).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from torch import nn
 
+from trackerzoo.learners import Linearization
 from trackerzoo_cract.model.pyramid import PyramidFeatures
 
 
@@ -54,8 +56,12 @@ class Discriminator(nn.Module):
         return [conv_reg, conv_reg, *fc] if isinstance(samples, tuple) else fc
 
     @torch.no_grad()
-    def linearize(self, samples: PyramidFeatures | torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Scores ``[N]`` and their Jacobian ``[N, P]`` for ``fitted_parameters(samples)``."""
+    def linearize(self, samples: PyramidFeatures | torch.Tensor) -> Linearization:
+        """Scores ``[N]`` and closed-form ``J v`` / ``J^T u`` for ``fitted_parameters(samples)``.
+
+        No Jacobian is formed: ``J v`` costs about one forward pass of the linearised layers
+        and ``J^T u`` one backward pass (GEMMs over the samples).
+        """
         full = isinstance(samples, tuple)
         if full:
             pre_activations = [self.conv(level) for level in samples]
@@ -65,26 +71,42 @@ class Discriminator(nn.Module):
         hidden_pre = self.fc1(projected)
         hidden = torch.relu(hidden_pre)
         scores = self.fc2(hidden).squeeze(-1)
-        # d score / d hidden pre-activation, then the fc columns: W1, b1, W2, b2.
+        # d score / d hidden pre-activation [N, H].
         gate = self.fc2.weight[0] * (hidden_pre > 0).to(hidden)
-        count = projected.shape[0]
-        columns = [
-            (gate[:, :, None] * projected[:, None, :]).reshape(count, -1),
-            gate,
-            hidden,
-            torch.ones(count, 1, dtype=hidden.dtype, device=hidden.device),
-        ]
+        # Per level, channel-major so that both products are single GEMMs: d score / d conv
+        # output [K, N, positions] (through fc1 and the ReLU) and the features [C, N * positions].
+        levels: list[tuple[torch.Tensor, torch.Tensor]] = []
         if full:
-            # d score / d projected, back through the ReLU to each level's conv output.
             through_fc = gate @ self.fc1.weight
-            weight_grad = torch.zeros(count, *self.conv.weight.shape[:2], dtype=hidden.dtype, device=hidden.device)
-            bias_grad = torch.zeros(count, self.conv.weight.shape[0], dtype=hidden.dtype, device=hidden.device)
             start = 0
             for level, pre in zip(samples, pre_activations, strict=True):
                 size = pre[0].numel()
                 delta = through_fc[:, start:start + size].view_as(pre) * (pre > 0).to(pre)
                 start += size
-                weight_grad += torch.einsum("nkp,ncp->nkc", delta.flatten(2), level.flatten(2))
-                bias_grad += delta.flatten(2).sum(-1)
-            columns = [weight_grad.reshape(count, -1), bias_grad, *columns]
-        return scores, torch.cat(columns, dim=1)
+                levels.append((delta.flatten(2).transpose(0, 1).contiguous(),
+                               level.flatten(2).transpose(0, 1).reshape(level.shape[1], -1)))
+
+        def jvp(tangents: Sequence[torch.Tensor]) -> torch.Tensor:
+            d_w1, d_b1, d_w2, d_b2 = tangents[-4:]
+            out = (gate * torch.addmm(d_b1, projected, d_w1.T)).sum(1) + hidden @ d_w2[0] + d_b2[0]
+            if full:
+                d_conv = tangents[0].flatten(1)  # [K, C]
+                for delta, feats in levels:
+                    d_pre = torch.addmm(tangents[1][:, None], d_conv, feats).view_as(delta)
+                    out = out + (delta * d_pre).sum((0, 2))
+            return out
+
+        def vjp(cotangent: torch.Tensor) -> tuple[torch.Tensor, ...]:
+            gated = gate * cotangent[:, None]
+            fc = (gated.T @ projected, gated.sum(0), (cotangent @ hidden)[None], cotangent.sum().reshape(1))
+            if not full:
+                return fc
+            conv_weight = torch.zeros(self.conv.weight.shape[:2], dtype=hidden.dtype, device=hidden.device)
+            conv_bias = torch.zeros(self.conv.weight.shape[0], dtype=hidden.dtype, device=hidden.device)
+            for delta, feats in levels:
+                weighted = delta * cotangent[None, :, None]
+                conv_weight += weighted.flatten(1) @ feats.T
+                conv_bias += weighted.sum((1, 2))
+            return (conv_weight.view_as(self.conv.weight), conv_bias, *fc)
+
+        return Linearization(scores, jvp, vjp)

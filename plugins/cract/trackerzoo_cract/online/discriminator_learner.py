@@ -8,8 +8,8 @@
   highest-scoring of a larger random pool); then the fc layers only are refitted by
   one Gauss-Newton step of 5 CG iterations on the short-long memory.
 
-Both learners are the core's: ``trackerzoo.learners.gauss_newton_fit`` (the discriminator
-gives its Jacobian in closed form) and ``trackerzoo.learners.ShortLongMemory`` (MDNet's
+Both learners are the core's: ``trackerzoo.learners.gauss_newton_fit`` (matrix-free: the
+discriminator gives ``J v`` and ``J^T u`` in closed form) and ``trackerzoo.learners.ShortLongMemory`` (MDNet's
 short/long-term windows).
 """
 
@@ -91,7 +91,7 @@ class OnlineDiscriminator:
         history = gauss_newton_fit(
             self.network, features, label_vector, torch.cat(weights).to(features[0]),
             reg=self.network.regularization(features, p.discriminator_reg, p.discriminator_conv_reg),
-            gauss_newton_iters=p.init_gauss_newton_iters, cg_iters=p.init_cg_iters, backend=p.ops_backend,
+            gauss_newton_iters=p.init_gauss_newton_iters, cg_iters=p.init_cg_iters,
         )
         with torch.no_grad():
             self.memory.reset(SampleSet(frame=0, features=self.network.project(features), labels=label_vector))
@@ -131,5 +131,5 @@ class OnlineDiscriminator:
         projected, labels, weights = self.memory.training_set(frame)
         return gauss_newton_fit(
             self.network, projected, labels, weights, reg=self.params.discriminator_reg,
-            gauss_newton_iters=1, cg_iters=self.params.update_cg_iters, backend=self.params.ops_backend,
+            gauss_newton_iters=1, cg_iters=self.params.update_cg_iters,
         )
