@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from trackerzoo import Prediction, Tracker
+from trackerzoo.geometry.motion_priors import rank_with_priors, size_change_penalty
 from trackerzoo.nn.inference import prepare_for_inference
 from trackerzoo.patches import sample_patches, siamese_crop_side
 from trackerzoo_cract.loading import build_network
@@ -33,7 +34,6 @@ from trackerzoo_cract.model.rpn import RpnOutput
 from trackerzoo_cract.online.augmentation import first_frame_views, parse_views
 from trackerzoo_cract.online.discriminator_learner import OnlineDiscriminator
 from trackerzoo_cract.params import DEFAULT_VARIANT, CractParams
-from trackerzoo_cract.selection import rank_with_priors, size_change_penalty
 
 
 @dataclasses.dataclass

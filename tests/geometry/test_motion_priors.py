@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from trackerzoo_cract.selection import cosine_window_at, rank_with_priors, size_change_penalty
+
+from trackerzoo.geometry.motion_priors import cosine_window_at, rank_with_priors, size_change_penalty
 
 
 def test_window_matches_the_hanning_window_at_the_score_map_cells():

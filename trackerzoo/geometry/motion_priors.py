@@ -1,9 +1,9 @@
-"""SiamRPN++'s priors on the target's motion, applied to CRACT's proposals.
+"""Siamese trackers' priors on the target's motion: size/aspect-change penalty and cosine window.
 
-The paper ranks refined proposals by Eq. 10 only; its search-region handling follows
-SiamRPN++, whose public code re-weights scores by a penalty on size/aspect changes and
-a cosine window on the displacement. We apply both to the coarse anchors (to pick the
-proposals) and to the refined boxes (to pick the result).
+SiamRPN++ (pysot ``siamrpn_tracker.py``), SiamCAR, SiamFC++ and Ocean re-weight the score
+map by ``exp(-k (r s - 1))`` on scale/aspect jumps and blend it with a Hann window on the
+displacement. CRACT applies both to its coarse anchors and refined boxes; the anchor-free
+trackers (ARN, IBFP) apply them at every score-map cell.
 """
 
 from __future__ import annotations
