@@ -1,9 +1,10 @@
 // Precise RoI Pooling on the CPU: forward, and the gradients for the features and the boxes.
 //
-// The pooled value is separable (prroi_math.h): out[p, q] = sum_ij Wy[p, i] v[i, j] Wx[q, j],
-// where each bin weighs only the few samples under it. The weights of every RoI and bin are
-// computed once and shared by all channels; a task then works on one (RoI, channel) plane
-// in two passes over contiguous rows: rows[p, :] = sum_i Wy[p, i] v[i, :], then the x weights.
+// A pooled value is sum_ij Wy[p, i] Wx[q, j] v[i, j] (prroi_math.h), where each bin weighs only
+// the few samples under it. The weights of every RoI and bin are computed once and shared by
+// all channels, and the kernels work on a channels-last copy of the features, so that each
+// sample is one contiguous, vectorised axpy (forward, feature gradient) or dot product (box
+// gradient) over the channels, as in pyramid_roi_align's CPU kernel.
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <torch/library.h>
@@ -12,6 +13,7 @@
 #include <tuple>
 #include <vector>
 
+#include "ops/common/cpu_simd.h"
 #include "ops/prroi_pool/prroi_math.h"
 
 namespace trackerzoo {
@@ -19,28 +21,20 @@ namespace ops {
 namespace {
 
 // The weights of every bin of every RoI along one axis. Bin e = k * pooled + p weighs the
-// samples [lo[e], hi[e]) with w[begin[e] ...]; span_lo/span_hi bound the RoI's samples.
-// With grads, d_start/d_end hold the weights' derivatives with respect to the RoI's ends.
+// samples [lo[e], hi[e]) with w[begin[e] ...]; with grads, d_start/d_end hold the weights'
+// derivatives with respect to the RoI's start and end (map units).
 template <typename T>
 struct AxisWeights {
-  int64_t pooled = 0;
-  std::vector<int64_t> begin, lo, hi, span_lo, span_hi;
+  std::vector<int64_t> begin, lo, hi;
   std::vector<T> w, d_start, d_end;
 
-  void build(const T* rois, int64_t k_count, int start_col, int end_col, T scale, int64_t pooled_, int64_t size,
+  void build(const T* rois, int64_t k_count, int start_col, int end_col, T scale, int64_t pooled, int64_t size,
              bool grads) {
-    pooled = pooled_;
-    begin.assign(k_count * pooled + 1, 0);
+    begin.assign(k_count * pooled, 0);
     lo.assign(k_count * pooled, 0);
     hi.assign(k_count * pooled, 0);
-    span_lo.assign(k_count, 0);
-    span_hi.assign(k_count, 0);
-    w.clear();
-    d_start.clear();
-    d_end.clear();
     for (int64_t k = 0; k < k_count; ++k) {
       const T start = rois[k * 5 + start_col] * scale, end = rois[k * 5 + end_col] * scale;
-      int64_t first = size, last = 0;
       for (int64_t p = 0; p < pooled; ++p) {
         const int64_t e = k * pooled + p;
         const prroi::Bin<T> bin = prroi::axis_bin<T>(start, end, p, pooled, size);
@@ -56,17 +50,160 @@ struct AxisWeights {
             d_end.push_back(de);
           }
         }
-        if (bin.hi > bin.lo) {
-          first = std::min(first, bin.lo);
-          last = std::max(last, bin.hi);
-        }
       }
-      span_lo[k] = first < last ? first : 0;
-      span_hi[k] = first < last ? last : 0;
     }
-    begin[k_count * pooled] = static_cast<int64_t>(w.size());
   }
 };
+
+// Everything a task needs, as raw pointers (the multiversioned bodies take it by value). Axis
+// arrays are indexed by bin e (begin, lo, hi) and by begin[e] + (sample - lo[e]) (weights).
+template <typename T>
+struct Task {
+  const int64_t *y_begin, *y_lo, *y_hi, *x_begin, *x_lo, *x_hi;
+  const T *wy, *wx, *dy_start, *dy_end, *dx_start, *dx_end;
+  const int64_t* batch_index;
+  int64_t channels, height, width, ph, pw;
+};
+
+// dst[0:n] += w * src[0:n]
+template <typename T, int kVecBytes>
+TZ_INLINE void axpy(T* dst, const T* src, T w, int64_t n) {
+  using S = cpu::Simd<T, kVecBytes>;
+  constexpr int L = S::kLanes;
+  const typename S::V wv = S::splat(w);
+  int64_t i = 0;
+  for (; i + L <= n; i += L) S::store(dst + i, S::load(dst + i) + wv * S::load(src + i));
+  for (; i < n; ++i) dst[i] += w * src[i];
+}
+
+// sum_i a[i] * b[i] over n, two vector accumulators
+template <typename T, int kVecBytes>
+TZ_INLINE T dot(const T* a, const T* b, int64_t n) {
+  using S = cpu::Simd<T, kVecBytes>;
+  constexpr int L = S::kLanes;
+  typename S::V s0 = S::zero(), s1 = S::zero();
+  int64_t i = 0;
+  for (; i + 2 * L <= n; i += 2 * L) {
+    s0 += S::load(a + i) * S::load(b + i);
+    s1 += S::load(a + i + L) * S::load(b + i + L);
+  }
+  for (; i + L <= n; i += L) s0 += S::load(a + i) * S::load(b + i);
+  T s = S::sum(s0 + s1);
+  for (; i < n; ++i) s += a[i] * b[i];
+  return s;
+}
+
+// Channel blocks: the forward's tasks are (RoI, block of kForwardBlock channels), the feature
+// gradient's are blocks of kBackwardBlock channels (each owns its channels of every image).
+constexpr int64_t kForwardBlock = 64;
+constexpr int64_t kBackwardBlock = 16;
+
+// Forward of tasks [begin, end): feat channels-last [B, H, W, C]; out [K, C, ph, pw].
+template <typename T, int kVecBytes>
+TZ_INLINE void forward_tasks(Task<T> a, const T* feat, T* out, int64_t begin, int64_t end) {
+  const int64_t c = a.channels, blocks = (c + kForwardBlock - 1) / kForwardBlock, bins = a.ph * a.pw;
+  T acc[kForwardBlock];
+  for (int64_t task = begin; task < end; ++task) {
+    const int64_t k = task / blocks, c0 = (task % blocks) * kForwardBlock, nc = std::min(kForwardBlock, c - c0);
+    const T* base = feat + a.batch_index[k] * a.height * a.width * c + c0;
+    T* o = out + (k * c + c0) * bins;
+    for (int64_t p = 0; p < a.ph; ++p) {
+      const int64_t ey = k * a.ph + p;
+      for (int64_t q = 0; q < a.pw; ++q) {
+        const int64_t ex = k * a.pw + q;
+        std::fill(acc, acc + nc, T(0));
+        for (int64_t i = a.y_lo[ey]; i < a.y_hi[ey]; ++i) {
+          const T wi = a.wy[a.y_begin[ey] + i - a.y_lo[ey]];
+          const T* row = base + i * a.width * c;
+          for (int64_t j = a.x_lo[ex]; j < a.x_hi[ex]; ++j) {
+            axpy<T, kVecBytes>(acc, row + j * c, wi * a.wx[a.x_begin[ex] + j - a.x_lo[ex]], nc);
+          }
+        }
+        for (int64_t ch = 0; ch < nc; ++ch) o[ch * bins + p * a.pw + q] = acc[ch];
+      }
+    }
+  }
+}
+
+TZ_MULTIVERSION(forward_tasks)
+
+// Feature gradient of channel blocks [begin, end): grad [K, C, ph, pw] scattered into the
+// channels-last gradient [B, H, W, C] with weight Wy[p, i] Wx[q, j].
+template <typename T, int kVecBytes>
+TZ_INLINE void features_grad_tasks(Task<T> a, int64_t rois, const T* grad, T* grad_feat, int64_t begin,
+                                   int64_t end) {
+  const int64_t c = a.channels, bins = a.ph * a.pw;
+  T gbuf[kBackwardBlock];
+  for (int64_t blk = begin; blk < end; ++blk) {
+    const int64_t c0 = blk * kBackwardBlock, nc = std::min(kBackwardBlock, c - c0);
+    for (int64_t k = 0; k < rois; ++k) {
+      T* base = grad_feat + a.batch_index[k] * a.height * a.width * c + c0;
+      const T* g = grad + (k * c + c0) * bins;
+      for (int64_t p = 0; p < a.ph; ++p) {
+        const int64_t ey = k * a.ph + p;
+        for (int64_t q = 0; q < a.pw; ++q) {
+          const int64_t ex = k * a.pw + q;
+          for (int64_t ch = 0; ch < nc; ++ch) gbuf[ch] = g[ch * bins + p * a.pw + q];
+          for (int64_t i = a.y_lo[ey]; i < a.y_hi[ey]; ++i) {
+            const T wi = a.wy[a.y_begin[ey] + i - a.y_lo[ey]];
+            T* row = base + i * a.width * c;
+            for (int64_t j = a.x_lo[ex]; j < a.x_hi[ex]; ++j) {
+              axpy<T, kVecBytes>(row + j * c, gbuf, wi * a.wx[a.x_begin[ex] + j - a.x_lo[ex]], nc);
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+TZ_MULTIVERSION(features_grad_tasks)
+
+// Box gradient of RoIs [begin, end): with h_ij = <v[i, j, :], grad[k, :, p, q]>, the derivative
+// of the loss with respect to the RoI's x start is sum_pq sum_ij Wy[p, i] dWx_start[q, j] h_ij,
+// and likewise for the other three ends; grad_rois [K, 5] gets them times spatial_scale.
+template <typename T, int kVecBytes>
+TZ_INLINE void rois_grad_tasks(Task<T> a, const T* feat, const T* grad, T scale, T* grad_rois, int64_t begin,
+                               int64_t end) {
+  const int64_t c = a.channels, bins = a.ph * a.pw;
+  std::vector<T> gbuf(static_cast<size_t>(c));
+  for (int64_t k = begin; k < end; ++k) {
+    const T* base = feat + a.batch_index[k] * a.height * a.width * c;
+    T gx1 = 0, gy1 = 0, gx2 = 0, gy2 = 0;
+    for (int64_t p = 0; p < a.ph; ++p) {
+      const int64_t ey = k * a.ph + p;
+      for (int64_t q = 0; q < a.pw; ++q) {
+        const int64_t ex = k * a.pw + q;
+        if (a.y_hi[ey] <= a.y_lo[ey] || a.x_hi[ex] <= a.x_lo[ex]) continue;
+        for (int64_t ch = 0; ch < c; ++ch) gbuf[ch] = grad[(k * c + ch) * bins + p * a.pw + q];
+        for (int64_t i = a.y_lo[ey]; i < a.y_hi[ey]; ++i) {
+          const int64_t yo = a.y_begin[ey] + i - a.y_lo[ey];
+          const T* row = base + i * a.width * c;
+          T sx_w = 0, sx_s = 0, sx_e = 0;  // sums over j of h_ij times Wx, dWx_start, dWx_end
+          for (int64_t j = a.x_lo[ex]; j < a.x_hi[ex]; ++j) {
+            const int64_t xo = a.x_begin[ex] + j - a.x_lo[ex];
+            const T h = dot<T, kVecBytes>(row + j * c, gbuf.data(), c);
+            sx_w += a.wx[xo] * h;
+            sx_s += a.dx_start[xo] * h;
+            sx_e += a.dx_end[xo] * h;
+          }
+          gx1 += a.wy[yo] * sx_s;
+          gx2 += a.wy[yo] * sx_e;
+          gy1 += a.dy_start[yo] * sx_w;
+          gy2 += a.dy_end[yo] * sx_w;
+        }
+      }
+    }
+    T* out = grad_rois + k * 5;
+    out[0] = 0;
+    out[1] = gx1 * scale;
+    out[2] = gy1 * scale;
+    out[3] = gx2 * scale;
+    out[4] = gy2 * scale;
+  }
+}
+
+TZ_MULTIVERSION(rois_grad_tasks)
 
 struct Shape {
   int64_t batch, channels, height, width, rois, ph, pw;
@@ -93,206 +230,79 @@ std::vector<int64_t> batch_indices(const T* rois, const Shape& s) {
   return index;
 }
 
-// rows[p, 0:nx] = sum_i Wy[p, i] plane[i, x0:x0 + nx] for the bins p of RoI k.
+// The weights of both axes and the task description over them (which must outlive the task).
 template <typename T>
-void weigh_rows(const AxisWeights<T>& ay, int64_t k, const T* plane, int64_t width, int64_t x0, int64_t nx, T* rows) {
-  for (int64_t p = 0; p < ay.pooled; ++p) {
-    const int64_t e = k * ay.pooled + p;
-    T* row = rows + p * nx;
-    std::fill(row, row + nx, T(0));
-    const T* wy = ay.w.data() + ay.begin[e];
-    for (int64_t i = ay.lo[e]; i < ay.hi[e]; ++i) {
-      const T wi = wy[i - ay.lo[e]];
-      const T* src = plane + i * width + x0;
-      for (int64_t j = 0; j < nx; ++j) row[j] += wi * src[j];
-    }
+struct Plan {
+  std::vector<int64_t> index;
+  AxisWeights<T> ay, ax;
+
+  Plan(const T* rois, const Shape& s, double spatial_scale, bool grads) : index(batch_indices<T>(rois, s)) {
+    ay.build(rois, s.rois, 2, 4, static_cast<T>(spatial_scale), s.ph, s.height, grads);
+    ax.build(rois, s.rois, 1, 3, static_cast<T>(spatial_scale), s.pw, s.width, grads);
   }
-}
+
+  Task<T> task(const Shape& s) const {
+    return Task<T>{ay.begin.data(),   ay.lo.data(),    ay.hi.data(),      ax.begin.data(), ax.lo.data(),
+                   ax.hi.data(),      ay.w.data(),     ax.w.data(),       ay.d_start.data(), ay.d_end.data(),
+                   ax.d_start.data(), ax.d_end.data(), index.data(),      s.channels,      s.height,
+                   s.width,           s.ph,            s.pw};
+  }
+};
 
 at::Tensor prroi_pool_cpu(const at::Tensor& features_in, const at::Tensor& rois_in, int64_t ph, int64_t pw,
                           double spatial_scale) {
   const Shape s = check_inputs(features_in, rois_in, ph, pw, "prroi_pool");
-  const at::Tensor features = features_in.contiguous(), rois = rois_in.contiguous();
-  at::Tensor out = at::zeros({s.rois, s.channels, ph, pw}, features.options());
+  const at::Tensor rois = rois_in.contiguous();
+  at::Tensor out = at::empty({s.rois, s.channels, ph, pw}, features_in.options());
   if (out.numel() == 0) return out;
-  AT_DISPATCH_FLOATING_TYPES(features.scalar_type(), "prroi_pool_cpu", [&] {
-    using T = scalar_t;
-    const T* r = rois.data_ptr<T>();
-    const std::vector<int64_t> index = batch_indices<T>(r, s);
-    AxisWeights<T> ay, ax;
-    ay.build(r, s.rois, 2, 4, static_cast<T>(spatial_scale), ph, s.height, false);
-    ax.build(r, s.rois, 1, 3, static_cast<T>(spatial_scale), pw, s.width, false);
-    const T* feat = features.data_ptr<T>();
-    T* dst = out.data_ptr<T>();
-    const int64_t plane_work = std::max<int64_t>(1, ph * s.width * 4);
-    at::parallel_for(0, s.rois * s.channels, std::max<int64_t>(1, (1 << 14) / plane_work), [&](int64_t b0,
-                                                                                                int64_t b1) {
-      std::vector<T> rows;
-      for (int64_t task = b0; task < b1; ++task) {
-        const int64_t k = task / s.channels, c = task % s.channels;
-        const int64_t x0 = ax.span_lo[k], nx = ax.span_hi[k] - x0;
-        if (nx <= 0 || ay.span_hi[k] <= ay.span_lo[k]) continue;
-        rows.resize(static_cast<size_t>(ph * nx));
-        const T* plane = feat + (index[k] * s.channels + c) * s.height * s.width;
-        weigh_rows<T>(ay, k, plane, s.width, x0, nx, rows.data());
-        T* o = dst + task * ph * pw;
-        for (int64_t p = 0; p < ph; ++p) {
-          const T* row = rows.data() + p * nx - x0;
-          for (int64_t q = 0; q < pw; ++q) {
-            const int64_t e = k * pw + q;
-            const T* wx = ax.w.data() + ax.begin[e] - ax.lo[e];
-            T acc = 0;
-            for (int64_t j = ax.lo[e]; j < ax.hi[e]; ++j) acc += row[j] * wx[j];
-            o[p * pw + q] = acc;
-          }
-        }
-      }
+  const at::Tensor nhwc = features_in.permute({0, 2, 3, 1}).contiguous();
+  AT_DISPATCH_FLOATING_TYPES(features_in.scalar_type(), "prroi_pool_cpu", [&] {
+    const Plan<scalar_t> plan(rois.data_ptr<scalar_t>(), s, spatial_scale, false);
+    const Task<scalar_t> task = plan.task(s);
+    const scalar_t* feat = nhwc.data_ptr<scalar_t>();
+    scalar_t* dst = out.data_ptr<scalar_t>();
+    const int64_t blocks = (s.channels + kForwardBlock - 1) / kForwardBlock;
+    at::parallel_for(0, s.rois * blocks, 1, [&](int64_t begin, int64_t end) {
+      forward_tasks_dispatch<scalar_t>(task, feat, dst, begin, end);
     });
   });
   return out;
 }
 
-// d features: each task owns the planes (b, c) and visits the RoIs of image b.
-template <typename T>
-void features_grad(const AxisWeights<T>& ay, const AxisWeights<T>& ax, const std::vector<int64_t>& index,
-                   const Shape& s, const T* grad, T* grad_feat) {
-  std::vector<std::vector<int64_t>> by_image(s.batch);
-  for (int64_t k = 0; k < s.rois; ++k) by_image[index[k]].push_back(k);
-  const int64_t ph = s.ph, pw = s.pw;
-  at::parallel_for(0, s.batch * s.channels, 1, [&](int64_t b0, int64_t b1) {
-    std::vector<T> tmp;
-    for (int64_t plane_id = b0; plane_id < b1; ++plane_id) {
-      const int64_t b = plane_id / s.channels, c = plane_id % s.channels;
-      T* gplane = grad_feat + plane_id * s.height * s.width;
-      for (int64_t k : by_image[b]) {
-        const int64_t x0 = ax.span_lo[k], nx = ax.span_hi[k] - x0;
-        if (nx <= 0 || ay.span_hi[k] <= ay.span_lo[k]) continue;
-        const T* g = grad + (k * s.channels + c) * ph * pw;
-        tmp.assign(static_cast<size_t>(ph * nx), T(0));
-        for (int64_t p = 0; p < ph; ++p) {  // tmp[p, j] = sum_q g[p, q] Wx[q, j]
-          T* row = tmp.data() + p * nx - x0;
-          for (int64_t q = 0; q < pw; ++q) {
-            const int64_t e = k * pw + q;
-            const T gq = g[p * pw + q];
-            const T* wx = ax.w.data() + ax.begin[e] - ax.lo[e];
-            for (int64_t j = ax.lo[e]; j < ax.hi[e]; ++j) row[j] += gq * wx[j];
-          }
-        }
-        for (int64_t p = 0; p < ph; ++p) {  // grad[i, :] += Wy[p, i] tmp[p, :]
-          const int64_t e = k * ph + p;
-          const T* row = tmp.data() + p * nx;
-          const T* wy = ay.w.data() + ay.begin[e] - ay.lo[e];
-          for (int64_t i = ay.lo[e]; i < ay.hi[e]; ++i) {
-            T* d = gplane + i * s.width + x0;
-            const T wi = wy[i];
-            for (int64_t j = 0; j < nx; ++j) d[j] += wi * row[j];
-          }
-        }
-      }
-    }
-  });
-}
-
-// d rois: each task owns RoIs and sums over their channels. With rows = Wy v and
-// cols[i, q] = sum_j v[i, j] Wx[q, j], d out[p, q] / d x_end = sum_j rows[p, j] dWx_end[q, j]
-// and d out[p, q] / d y_end = sum_i dWy_end[p, i] cols[i, q] (likewise for the starts).
-template <typename T>
-void rois_grad(const AxisWeights<T>& ay, const AxisWeights<T>& ax, const std::vector<int64_t>& index,
-               const Shape& s, const T* feat, const T* grad, T scale, T* grad_rois) {
-  const int64_t ph = s.ph, pw = s.pw;
-  at::parallel_for(0, s.rois, 1, [&](int64_t k0, int64_t k1) {
-    std::vector<T> rows, cols;
-    for (int64_t k = k0; k < k1; ++k) {
-      const int64_t x0 = ax.span_lo[k], nx = ax.span_hi[k] - x0;
-      const int64_t y0 = ay.span_lo[k], ny = ay.span_hi[k] - y0;
-      T gx1 = 0, gy1 = 0, gx2 = 0, gy2 = 0;
-      if (nx > 0 && ny > 0) {
-        rows.resize(static_cast<size_t>(ph * nx));
-        cols.resize(static_cast<size_t>(ny * pw));
-        for (int64_t c = 0; c < s.channels; ++c) {
-          const T* plane = feat + (index[k] * s.channels + c) * s.height * s.width;
-          const T* g = grad + (k * s.channels + c) * ph * pw;
-          weigh_rows<T>(ay, k, plane, s.width, x0, nx, rows.data());
-          for (int64_t i = 0; i < ny; ++i) {
-            const T* src = plane + (y0 + i) * s.width;
-            for (int64_t q = 0; q < pw; ++q) {
-              const int64_t e = k * pw + q;
-              const T* wx = ax.w.data() + ax.begin[e] - ax.lo[e];
-              T acc = 0;
-              for (int64_t j = ax.lo[e]; j < ax.hi[e]; ++j) acc += src[j] * wx[j];
-              cols[i * pw + q] = acc;
-            }
-          }
-          for (int64_t q = 0; q < pw; ++q) {
-            const int64_t e = k * pw + q;
-            const T* ds = ax.d_start.data() + ax.begin[e] - ax.lo[e];
-            const T* de = ax.d_end.data() + ax.begin[e] - ax.lo[e];
-            for (int64_t p = 0; p < ph; ++p) {
-              const T* row = rows.data() + p * nx - x0;
-              T as = 0, ae = 0;
-              for (int64_t j = ax.lo[e]; j < ax.hi[e]; ++j) {
-                as += row[j] * ds[j];
-                ae += row[j] * de[j];
-              }
-              const T gq = g[p * pw + q];
-              gx1 += gq * as;
-              gx2 += gq * ae;
-            }
-          }
-          for (int64_t p = 0; p < ph; ++p) {
-            const int64_t e = k * ph + p;
-            const T* ds = ay.d_start.data() + ay.begin[e] - ay.lo[e];
-            const T* de = ay.d_end.data() + ay.begin[e] - ay.lo[e];
-            for (int64_t q = 0; q < pw; ++q) {
-              T as = 0, ae = 0;
-              for (int64_t i = ay.lo[e]; i < ay.hi[e]; ++i) {
-                const T v = cols[(i - y0) * pw + q];
-                as += ds[i] * v;
-                ae += de[i] * v;
-              }
-              const T gq = g[p * pw + q];
-              gy1 += gq * as;
-              gy2 += gq * ae;
-            }
-          }
-        }
-      }
-      T* out = grad_rois + k * 5;
-      out[0] = 0;
-      out[1] = gx1 * scale;
-      out[2] = gy1 * scale;
-      out[3] = gx2 * scale;
-      out[4] = gy2 * scale;
-    }
-  });
-}
-
 std::tuple<at::Tensor, at::Tensor> prroi_pool_backward_cpu(const at::Tensor& grad_in, const at::Tensor& features_in,
                                                            const at::Tensor& rois_in, int64_t ph, int64_t pw,
-                                                           double spatial_scale, bool features_grad_wanted,
-                                                           bool rois_grad_wanted) {
+                                                           double spatial_scale, bool features_grad,
+                                                           bool rois_grad) {
   const Shape s = check_inputs(features_in, rois_in, ph, pw, "prroi_pool backward");
   TORCH_CHECK(grad_in.dim() == 4 && grad_in.size(0) == s.rois && grad_in.size(1) == s.channels &&
                   grad_in.size(2) == ph && grad_in.size(3) == pw,
               "prroi_pool backward: grad must be [K, C, ph, pw]");
   TORCH_CHECK(grad_in.scalar_type() == features_in.scalar_type(), "prroi_pool backward: dtypes differ");
-  const at::Tensor grad = grad_in.contiguous(), features = features_in.contiguous(), rois = rois_in.contiguous();
-  at::Tensor grad_features = at::zeros_like(features);
-  at::Tensor grad_rois = at::zeros_like(rois);
-  if (grad.numel() == 0 || (!features_grad_wanted && !rois_grad_wanted)) return {grad_features, grad_rois};
-  AT_DISPATCH_FLOATING_TYPES(features.scalar_type(), "prroi_pool_backward_cpu", [&] {
+  const at::Tensor grad = grad_in.contiguous(), rois = rois_in.contiguous();
+  at::Tensor grad_features, grad_rois = at::zeros({s.rois, 5}, rois.options());
+  if (grad.numel() == 0 || !features_grad) grad_features = at::zeros(features_in.sizes(), features_in.options());
+  if (grad.numel() == 0 || (!features_grad && !rois_grad)) return {grad_features, grad_rois};
+  AT_DISPATCH_FLOATING_TYPES(features_in.scalar_type(), "prroi_pool_backward_cpu", [&] {
     using T = scalar_t;
-    const T* r = rois.data_ptr<T>();
-    const std::vector<int64_t> index = batch_indices<T>(r, s);
-    AxisWeights<T> ay, ax;
-    ay.build(r, s.rois, 2, 4, static_cast<T>(spatial_scale), ph, s.height, rois_grad_wanted);
-    ax.build(r, s.rois, 1, 3, static_cast<T>(spatial_scale), pw, s.width, rois_grad_wanted);
-    if (features_grad_wanted) {
-      features_grad<T>(ay, ax, index, s, grad.data_ptr<T>(), grad_features.data_ptr<T>());
+    const Plan<T> plan(rois.data_ptr<T>(), s, spatial_scale, rois_grad);
+    const Task<T> task = plan.task(s);
+    const T* g = grad.data_ptr<T>();
+    if (features_grad) {
+      at::Tensor grad_nhwc = at::zeros({s.batch, s.height, s.width, s.channels}, features_in.options());
+      T* gdst = grad_nhwc.data_ptr<T>();
+      at::parallel_for(0, (s.channels + kBackwardBlock - 1) / kBackwardBlock, 1, [&](int64_t begin, int64_t end) {
+        features_grad_tasks_dispatch<T>(task, s.rois, g, gdst, begin, end);
+      });
+      grad_features = grad_nhwc.permute({0, 3, 1, 2}).contiguous();
     }
-    if (rois_grad_wanted) {
-      rois_grad<T>(ay, ax, index, s, features.data_ptr<T>(), grad.data_ptr<T>(), static_cast<T>(spatial_scale),
-                   grad_rois.data_ptr<T>());
+    if (rois_grad) {
+      const at::Tensor nhwc = features_in.permute({0, 2, 3, 1}).contiguous();
+      const T* feat = nhwc.data_ptr<T>();
+      T* gr = grad_rois.data_ptr<T>();
+      const T scale = static_cast<T>(spatial_scale);
+      at::parallel_for(0, s.rois, 1, [&](int64_t begin, int64_t end) {
+        rois_grad_tasks_dispatch<T>(task, feat, g, scale, gr, begin, end);
+      });
     }
   });
   return {grad_features, grad_rois};
