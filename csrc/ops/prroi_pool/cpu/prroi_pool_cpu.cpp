@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "ops/common/cpu_simd.h"
+#include "ops/common/cpu_vec_ops.h"
 #include "ops/prroi_pool/prroi_math.h"
 
 namespace trackerzoo {
@@ -65,34 +66,6 @@ struct Task {
   int64_t channels, height, width, ph, pw;
 };
 
-// dst[0:n] += w * src[0:n]
-template <typename T, int kVecBytes>
-TZ_INLINE void axpy(T* dst, const T* src, T w, int64_t n) {
-  using S = cpu::Simd<T, kVecBytes>;
-  constexpr int L = S::kLanes;
-  const typename S::V wv = S::splat(w);
-  int64_t i = 0;
-  for (; i + L <= n; i += L) S::store(dst + i, S::load(dst + i) + wv * S::load(src + i));
-  for (; i < n; ++i) dst[i] += w * src[i];
-}
-
-// sum_i a[i] * b[i] over n, two vector accumulators
-template <typename T, int kVecBytes>
-TZ_INLINE T dot(const T* a, const T* b, int64_t n) {
-  using S = cpu::Simd<T, kVecBytes>;
-  constexpr int L = S::kLanes;
-  typename S::V s0 = S::zero(), s1 = S::zero();
-  int64_t i = 0;
-  for (; i + 2 * L <= n; i += 2 * L) {
-    s0 += S::load(a + i) * S::load(b + i);
-    s1 += S::load(a + i + L) * S::load(b + i + L);
-  }
-  for (; i + L <= n; i += L) s0 += S::load(a + i) * S::load(b + i);
-  T s = S::sum(s0 + s1);
-  for (; i < n; ++i) s += a[i] * b[i];
-  return s;
-}
-
 // Channel blocks: the forward's tasks are (RoI, block of kForwardBlock channels), the feature
 // gradient's are blocks of kBackwardBlock channels (each owns its channels of every image).
 constexpr int64_t kForwardBlock = 64;
@@ -116,7 +89,7 @@ TZ_INLINE void forward_tasks(Task<T> a, const T* feat, T* out, int64_t begin, in
           const T wi = a.wy[a.y_begin[ey] + i - a.y_lo[ey]];
           const T* row = base + i * a.width * c;
           for (int64_t j = a.x_lo[ex]; j < a.x_hi[ex]; ++j) {
-            axpy<T, kVecBytes>(acc, row + j * c, wi * a.wx[a.x_begin[ex] + j - a.x_lo[ex]], nc);
+            cpu::axpy<T, kVecBytes>(acc, row + j * c, wi * a.wx[a.x_begin[ex] + j - a.x_lo[ex]], nc);
           }
         }
         for (int64_t ch = 0; ch < nc; ++ch) o[ch * bins + p * a.pw + q] = acc[ch];
@@ -148,7 +121,7 @@ TZ_INLINE void features_grad_tasks(Task<T> a, int64_t rois, const T* grad, T* gr
             const T wi = a.wy[a.y_begin[ey] + i - a.y_lo[ey]];
             T* row = base + i * a.width * c;
             for (int64_t j = a.x_lo[ex]; j < a.x_hi[ex]; ++j) {
-              axpy<T, kVecBytes>(row + j * c, gbuf, wi * a.wx[a.x_begin[ex] + j - a.x_lo[ex]], nc);
+              cpu::axpy<T, kVecBytes>(row + j * c, gbuf, wi * a.wx[a.x_begin[ex] + j - a.x_lo[ex]], nc);
             }
           }
         }
@@ -182,7 +155,7 @@ TZ_INLINE void rois_grad_tasks(Task<T> a, const T* feat, const T* grad, T scale,
           T sx_w = 0, sx_s = 0, sx_e = 0;  // sums over j of h_ij times Wx, dWx_start, dWx_end
           for (int64_t j = a.x_lo[ex]; j < a.x_hi[ex]; ++j) {
             const int64_t xo = a.x_begin[ex] + j - a.x_lo[ex];
-            const T h = dot<T, kVecBytes>(row + j * c, gbuf.data(), c);
+            const T h = cpu::dot<T, kVecBytes>(row + j * c, gbuf.data(), c);
             sx_w += a.wx[xo] * h;
             sx_s += a.dx_start[xo] * h;
             sx_e += a.dx_end[xo] * h;
