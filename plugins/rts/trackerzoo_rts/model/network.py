@@ -15,6 +15,7 @@ the tracker and the training loss call:
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 
 import torch
@@ -39,6 +40,14 @@ def normalize_input(images: torch.Tensor, mode: str) -> torch.Tensor:
         mean = torch.tensor(BGR_MEAN, dtype=images.dtype, device=images.device).view(1, 3, 1, 1)
         return images.flip(1) * 255.0 - mean
     raise ValueError(f"unknown input normalisation {mode!r}; use 'imagenet' or 'bgr255'")
+
+
+@dataclasses.dataclass
+class SequenceOutputs:
+    """What the sequence losses need: mask logits of frames 1..J-1 and the instance scores of every iterate."""
+
+    mask_logits: torch.Tensor  # [B, J-1, 1, H, W]
+    instance_scores: list[torch.Tensor]  # N_iter + 1 tensors [B, J-1, 1, h, w]
 
 
 class RtsNet(nn.Module):
@@ -113,6 +122,45 @@ class RtsNet(nn.Module):
             conditioning, _ = self.clf_encoder(instance_scores)  # H(s_c)
             encoding = encoding + interpolate(conditioning, encoding.shape[-2:])
         return self.decoder(encoding, levels, image_size)
+
+    # -- offline training (Sec. 3.5) --------------------------------------------------------------
+    def forward(self, frames: torch.Tensor, boxes: torch.Tensor, masks: torch.Tensor, labels: torch.Tensor, *,
+                refinement_iters: int = 2, conditioning: bool = True) -> SequenceOutputs:
+        """One pass over training clips (Eqs. 3-4): the first frame trains both models, the rest are segmented.
+
+        ``frames [B, J, 3, H, W]`` (RGB in [0, 1]), ``boxes [B, J, 4]`` (x, y, w, h, crop px),
+        ``masks [B, J, 1, H, W]``, ``labels [B, J, 1, h+1, w+1]`` (Gaussian, stride-32 map).
+        The segmentation model is refined along the clip on its own (detached) predictions
+        (``refinement_iters`` steps per frame, official 2); the instance model is fitted on
+        frame 0 only, and every one of its iterates scores frames 1..J-1 (Eq. 4).
+        """
+        num_seq, num_frames = frames.shape[:2]
+        if num_frames < 2:
+            raise ValueError(f"a training clip needs at least 2 frames, got {num_frames}")
+        levels = self.backbone(frames.reshape(-1, *frames.shape[2:]))
+        seg_feat = self.segmentation_features(levels)
+        seg_feat = seg_feat.reshape(num_seq, num_frames, *seg_feat.shape[1:])
+        inst_feat = self.instance_features(levels)
+        inst_feat = inst_feat.reshape(num_seq, num_frames, *inst_feat.shape[1:])
+        per_frame = {name: value.reshape(num_seq, num_frames, *value.shape[1:]) for name, value in levels.items()}
+
+        kappas = self.classifier.learn(inst_feat[:, :1], boxes[:, :1], labels[:, :1])
+        test_feat = inst_feat[:, 1:]
+        instance_scores = [self.classifier.apply(kappa, test_feat) for kappa in kappas]  # [B, J-1, 1, h, w] each
+
+        tau = self.learn_segmentation(seg_feat[:, :1], masks[:, :1])
+        memory_masks = [masks[:, 0]]
+        logits = []
+        for j in range(1, num_frames):
+            scores = instance_scores[-1][:, j - 1] if conditioning else None
+            frame_levels = {name: value[:, j] for name, value in per_frame.items()}
+            logit = self.segment(tau, seg_feat[:, j], frame_levels, scores, frames.shape[-2:])
+            logits.append(logit)
+            memory_masks.append(torch.sigmoid(logit.detach()))
+            if j < num_frames - 1 and refinement_iters > 0:
+                tau = self.learn_segmentation(seg_feat[:, : j + 1], torch.stack(memory_masks, dim=1), filt=tau,
+                                              num_iters=refinement_iters)
+        return SequenceOutputs(mask_logits=torch.stack(logits, dim=1), instance_scores=instance_scores)
 
     def train(self, mode: bool = True) -> RtsNet:
         """Training mode except the backbone's BatchNorm, kept frozen (official ``disable_all_bn``)."""
