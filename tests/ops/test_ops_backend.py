@@ -122,3 +122,34 @@ def test_has_kernel_asks_the_op_overloads():
     assert not _backend._has_kernel("no_such_op", "cpu")
     if torch.version.cuda is None:  # a CPU-only torch cannot have built the CUDA kernels
         assert not any(_backend._has_kernel(op, "cuda") for op in _backend.OPS)
+
+
+@pytest.mark.parametrize(
+    ("rois", "kwargs", "match"),
+    [
+        (torch.zeros(3, 4), {}, r"rois \[K, 5\].*\[3, 4\]"),
+        (torch.tensor([[0.0, 1, 1, 3, 3], [2.0, 1, 1, 3, 3]]), {}, r"roi 1 .*batch index 2.0 not in \[0, 2\)"),
+        (torch.tensor([[-1.0, 1, 1, 3, 3]]), {}, r"batch index -1.0"),
+        (torch.tensor([[0.5, 1, 1, 3, 3]]), {}, r"batch index 0.5"),
+        (torch.tensor([[0.0, 1, float("nan"), 3, 3]]), {}, "roi 0 .*non-finite"),
+        (torch.tensor([[0.0, 1, 1, float("inf"), 3]]), {}, "non-finite"),
+        (torch.zeros(1, 5), {"output_size": 0}, "output_size .* got 0"),
+        (torch.zeros(1, 5), {"output_size": (2, -1)}, r"output_size .* got \(2, -1\)"),
+        (torch.zeros(1, 5), {"output_size": (2, 2, 2)}, "output_size"),
+        (torch.zeros(1, 5), {"spatial_scale": 0.0}, "spatial_scale .* got 0.0"),
+        (torch.zeros(1, 5), {"spatial_scale": float("nan")}, "spatial_scale .* got nan"),
+    ],
+)
+def test_prroi_bad_input_names_the_value(rois, kwargs, match):
+    args = {"output_size": 2, **kwargs}
+    with pytest.raises(ValueError, match=match):
+        ops.prroi_pool(torch.zeros(2, 3, 5, 5), rois, **args)
+
+
+def test_prroi_feature_shape_errors():
+    with pytest.raises(ValueError, match=r"features \[B, C, H, W\], got \[3, 5, 5\]"):
+        ops.prroi_pool(torch.zeros(3, 5, 5), torch.zeros(1, 5), 2)
+    with pytest.raises(ValueError, match="non-empty"):
+        ops.prroi_pool(torch.zeros(1, 3, 0, 5), torch.zeros(1, 5), 2)
+    with pytest.raises(ValueError, match="floating-point"):
+        ops.prroi_pool(torch.zeros(1, 3, 5, 5, dtype=torch.long), torch.zeros(1, 5), 2)

@@ -20,6 +20,7 @@ from trackerzoo.ops.functional import (
     dcf_normal_apply,
     dw_xcorr,
     lut_affinity_softmax,
+    prroi_pool,
     pyramid_roi_align,
 )
 
@@ -51,6 +52,7 @@ __all__ = [
     "dw_xcorr",
     "extension_error",
     "lut_affinity_softmax",
+    "prroi_pool",
     "pyramid_roi_align",
     "set_dispatch_table",
     "shape_bucket",

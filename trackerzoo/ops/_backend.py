@@ -31,10 +31,12 @@ ALTERNATIVES: dict[str, tuple[str, ...]] = {
     "lut_affinity_softmax": ("sdpa",),
     "dcf_cg": ("autograd",),
     "dcf_normal_apply": ("autograd",),
+    "prroi_pool": (),
 }
 # Which input's first dimension sets an op's shape bucket: the batch of the search, feature
 # map or query, and the number of filters of the DCF ops.
-_BUCKET_INPUT = {"dw_xcorr": 0, "pyramid_roi_align": 0, "lut_affinity_softmax": 0, "dcf_cg": 3, "dcf_normal_apply": 2}
+_BUCKET_INPUT = {"dw_xcorr": 0, "pyramid_roi_align": 0, "lut_affinity_softmax": 0, "dcf_cg": 3, "dcf_normal_apply": 2,
+                "prroi_pool": 1}
 
 _extension_error: BaseException | None = None
 try:

@@ -225,3 +225,60 @@ def conjugate_gradient(
         p = r + _safe_div(rho_new, rho) * p
         rho = rho_new
     return f
+
+
+def _tent_antiderivative(t: torch.Tensor) -> torch.Tensor:
+    """``T(t)``, the integral of the tent ``max(0, 1 - |s|)`` over ``s <= t`` (0 below -1, 1 above 1)."""
+    u = t.clamp(-1.0, 1.0)
+    return torch.where(u <= 0, 0.5 * (u + 1.0) ** 2, 1.0 - 0.5 * (1.0 - u) ** 2)
+
+
+def _prroi_axis_weights(start: torch.Tensor, end: torch.Tensor, pooled: int, size: int) -> torch.Tensor:
+    """Weights ``[K, pooled, size]`` of one axis: the integral over each bin, divided by its length.
+
+    Along one axis the bilinearly interpolated map is ``sum_i v_i * tent(x - i)`` over the
+    samples ``i = 0 .. size - 1`` (zero beyond), so the integral of a bin ``[a, b]`` is
+    ``sum_i v_i * (T(b - i) - T(a - i))``. ``start``/``end`` are the RoI's ends ``[K]`` in map
+    coordinates; a RoI of negative extent has extent 0, and bins of zero length get weight 0.
+    """
+    dtype, device = start.dtype, start.device
+    bin_size = (end - start).clamp_min(0.0) / pooled  # [K]
+    p = torch.arange(pooled, device=device, dtype=dtype)
+    lo = start[:, None] + bin_size[:, None] * p  # [K, pooled]
+    hi = lo + bin_size[:, None]
+    i = torch.arange(size, device=device, dtype=dtype)
+    integral = _tent_antiderivative(hi[..., None] - i) - _tent_antiderivative(lo[..., None] - i)
+    positive = bin_size > 0
+    safe = torch.where(positive, bin_size, torch.ones_like(bin_size))
+    return torch.where(positive[:, None, None], integral / safe[:, None, None], torch.zeros_like(integral))
+
+
+def prroi_pool(
+    features: torch.Tensor, rois: torch.Tensor, output_size: tuple[int, int], spatial_scale: float = 1.0
+) -> torch.Tensor:
+    """Precise RoI Pooling (Jiang et al., ECCV 2018, Sec. 3.3): ``[K, C, ph, pw]``, differentiable in both inputs.
+
+    Each bin is the exact integral of the bilinearly interpolated map over the bin, divided
+    by the bin's area; map samples sit at integer coordinates ``0 .. H-1`` / ``0 .. W-1`` of
+    ``rois * spatial_scale`` (no half-pixel shift) and the map is zero outside them. The
+    integral is separable, so every output plane is ``Wy @ plane @ Wx^T`` with the per-axis
+    weights of ``_prroi_axis_weights``. A batch index outside ``[0, B)`` raises IndexError.
+    """
+    _, c, height, width = features.shape
+    ph, pw = output_size
+    rois = rois.to(features.dtype)
+    batch_index = rois[:, 0].detach().long()
+    boxes = rois[:, 1:] * spatial_scale
+    wy = _prroi_axis_weights(boxes[:, 1], boxes[:, 3], ph, height)  # [K, ph, H]
+    wx = _prroi_axis_weights(boxes[:, 0], boxes[:, 2], pw, width)  # [K, pw, W]
+    k = rois.shape[0]
+    if k == 0:
+        return features.new_zeros(0, c, ph, pw)
+    parts = []
+    chunk = max(1, _ROI_GATHER_BUDGET // max(1, c * height * width))
+    for lo in range(0, k, chunk):
+        hi = min(k, lo + chunk)
+        planes = features[batch_index[lo:hi]]  # [k', C, H, W]
+        rows = torch.matmul(wy[lo:hi, None], planes)  # [k', C, ph, W]
+        parts.append(torch.matmul(rows, wx[lo:hi, None].transpose(-1, -2)))
+    return torch.cat(parts)

@@ -94,6 +94,72 @@ def pyramid_roi_align(
     return tuple(levels)
 
 
+def _output_pair(output_size: int | Sequence[int]) -> tuple[int, int]:
+    if isinstance(output_size, int):
+        pair: tuple[int, ...] = (output_size, output_size)
+    else:
+        pair = tuple(output_size)
+    if len(pair) != 2 or not all(isinstance(s, int) and s >= 1 for s in pair):
+        raise ValueError(f"output_size must be a positive int or a pair (ph, pw) of them, got {output_size!r}")
+    return pair[0], pair[1]
+
+
+def prroi_pool(
+    features: torch.Tensor,
+    rois: torch.Tensor,
+    output_size: int | Sequence[int],
+    spatial_scale: float = 1.0,
+    *,
+    backend: str = "auto",
+) -> torch.Tensor:
+    """Precise RoI Pooling (PrRoIPool; Jiang et al., ECCV 2018, Sec. 3.3): ``[K, C, ph, pw]``.
+
+    ``features`` ``[B, C, H, W]``; ``rois`` ``[K, 5]`` rows ``(batch_index, x1, y1, x2, y2)``
+    in input-image pixels, mapped to the feature map by ``spatial_scale`` (map pixel ``j`` sits
+    at coordinate ``j``, no half-pixel shift, as in pytracking's ``PrRoIPool2D``); ``output_size``
+    an int or ``(ph, pw)``. Each of the ``ph x pw`` bins of a RoI is the exact integral of the
+    bilinearly interpolated map (zero outside ``[0, H-1] x [0, W-1]``) over the bin, divided by
+    the bin area; a RoI of zero or negative width or height gives zeros. Differentiable with
+    respect to ``features`` and the box coordinates of ``rois`` (not the batch index).
+
+    Raises ``ValueError`` for a wrong shape, an ``output_size`` or ``spatial_scale`` that is
+    not positive, non-finite ``rois`` or a batch index outside ``[0, B)``.
+    """
+    if features.dim() != 4:
+        raise ValueError(f"prroi_pool needs features [B, C, H, W], got {_shape(features)}")
+    if rois.dim() != 2 or rois.shape[1] != 5:
+        raise ValueError(f"prroi_pool needs rois [K, 5] (batch_index, x1, y1, x2, y2), got {_shape(rois)}")
+    size = _output_pair(output_size)
+    scale = float(spatial_scale)
+    if not math.isfinite(scale) or scale <= 0:
+        raise ValueError(f"prroi_pool: spatial_scale must be positive and finite, got {spatial_scale!r}")
+    if min(features.shape[2:]) < 1:
+        raise ValueError(f"prroi_pool needs a non-empty feature map, got {_shape(features)}")
+    if not features.is_floating_point():
+        raise ValueError(f"prroi_pool needs floating-point features, got {features.dtype}")
+    rois = rois.to(features.dtype)
+    if rois.shape[0] > 0 and not torch.compiler.is_compiling():
+        _check_prroi_rois(rois.detach(), features.shape[0])
+    chosen = resolve("prroi_pool", backend, (features, rois))
+    if chosen == "torch":
+        return ref.prroi_pool(features, rois, size, scale)
+    return torch.ops.trackerzoo.prroi_pool(features, rois, size[0], size[1], scale)
+
+
+def _check_prroi_rois(rois: torch.Tensor, batch: int) -> None:
+    """Non-finite values and batch indices outside ``[0, batch)`` as one ``ValueError`` (one host sync)."""
+    bad_value = ~torch.isfinite(rois).all(dim=1)
+    index = rois[:, 0]
+    bad_index = (index < 0) | (index >= batch) | (index != index.floor())
+    bad = torch.nonzero(bad_value | bad_index).flatten()
+    if bad.numel():
+        row = int(bad[0])
+        what = "a non-finite value"
+        if not bool(bad_value[row]):
+            what = f"batch index {float(index[row])!r} not in [0, {batch})"
+        raise ValueError(f"prroi_pool: roi {row} {rois[row].tolist()} has {what}")
+
+
 def lut_affinity_softmax(
     query: torch.Tensor,
     keys: torch.Tensor,
