@@ -106,7 +106,7 @@ def compute_loss(model: nn.Module, batch: dict[str, torch.Tensor], *,
         target = truth > 0.5
         union = (predicted | target).flatten(2).sum(-1).clamp(min=1)
         iou = ((predicted & target).flatten(2).sum(-1) / union).mean()
-    return total, {"seg": float(segmentation), "clf": float(classification), "iou": float(iou)}
+    return total, {"seg": segmentation.detach().item(), "clf": classification.detach().item(), "iou": iou.item()}
 
 
 def parameter_groups(model: RtsNet, *, backbone_lr_scale: float) -> list[dict[str, Any]]:
