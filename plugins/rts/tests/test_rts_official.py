@@ -1,0 +1,90 @@
+"""Official equivalence: pytracking's RTS network (rts50 layout) against ours, variant ``resnet50``.
+
+The fixtures were produced by running pytracking's own ``steepest_descent_resnet50_with_clf_encoder``
+(as ``ltr/train_settings/rts/rts50.py`` builds it) on the CPU, with the seeded state dict of
+``oracle_inputs.official_state_dict`` loaded strictly and trackerzoo's PrRoIPool reference
+standing in for its CUDA-only PrRoIPool, on the clip of ``oracle_inputs.oracle_inputs``. Only
+its outputs and its key/shape list are committed.
+"""
+
+from __future__ import annotations
+
+import pickle
+
+import pytest
+import torch
+from oracle_inputs import FIXTURES, official_keys, official_state_dict, oracle_inputs
+from safetensors.torch import load_file
+
+from trackerzoo.weights import apply_state_dict, convert_checkpoint, load_into
+from trackerzoo_rts.model.network import RtsNet, checkpoint_filter
+from trackerzoo_rts.params import MODEL_CONFIGS
+
+SEED = 1234
+
+
+class _OfficialConstructor:
+    """Stands for the pickled ``NetConstructor`` object an ltr checkpoint carries."""
+
+    def __init__(self) -> None:
+        self.fun_name = "steepest_descent_resnet50_with_clf_encoder"
+        self.fun_module = "ltr.models.rts.rts_net"
+
+
+@pytest.fixture(scope="module")
+def converted(tmp_path_factory) -> RtsNet:
+    """The seeded official checkpoint in ltr's format, converted strictly and loaded (fp32)."""
+    folder = tmp_path_factory.mktemp("rts50")
+    checkpoint = folder / "rts50.pth"
+    state = official_state_dict(official_keys(), SEED)
+    torch.save({"net": state, "constructor": _OfficialConstructor(), "net_type": "RTSNet"}, checkpoint,
+               pickle_protocol=pickle.DEFAULT_PROTOCOL)
+    out = folder / "rts50.safetensors"
+    convert_checkpoint(checkpoint, out, tracker="rts-resnet50", fp16=False)
+    network = RtsNet(MODEL_CONFIGS["resnet50"])
+    load_into(network, out)
+    return network.eval()
+
+
+def test_our_resnet50_variant_has_exactly_the_official_keys_and_shapes(converted: RtsNet) -> None:
+    ours = {name: list(value.shape) for name, value in converted.state_dict().items()}
+    official = {name: shape for name, shape, _ in official_keys()}
+    assert ours == official
+
+
+def test_conversion_is_strict(converted: RtsNet) -> None:
+    state = official_state_dict(official_keys(), SEED)
+    state.pop("decoder.project.conv2.bias")
+    state["clf_encoder.extra.weight"] = torch.zeros(1)
+    with pytest.raises(ValueError, match="decoder.project.conv2.bias"):
+        apply_state_dict(converted, checkpoint_filter(state, converted), source="broken rts50.pth")
+
+
+def _close(ours: torch.Tensor, official: torch.Tensor, tolerance: float = 1e-4) -> None:
+    assert ours.shape == official.shape
+    scale = official.abs().max().clamp(min=1e-6)
+    assert float((ours - official).abs().max() / scale) < tolerance
+
+
+def test_modules_and_whole_network_match_the_official_outputs(converted: RtsNet) -> None:
+    expected = load_file(str(FIXTURES / "rts50_oracle_outputs.safetensors"))
+    clip = oracle_inputs()
+    with torch.no_grad():
+        frames = clip["frames"]
+        levels = converted.backbone(frames[0])
+        _close(converted.segmentation_features(levels), expected["segmentation_features"])
+        _close(converted.instance_features(levels), expected["instance_features"])
+        encoding, weights = converted.label_encoding(clip["masks"][:, :1])
+        _close(encoding, expected["label_encoding"])
+        _close(weights, expected["label_weights"])
+    torch.set_grad_enabled(True)
+    try:
+        outputs = converted(frames, clip["boxes"], clip["masks"], clip["labels"], refinement_iters=2)
+    finally:
+        torch.set_grad_enabled(True)
+    scores = torch.stack([s.detach()[0] for s in outputs.instance_scores])  # [6, J-1, 1, h, w]
+    _close(scores, expected["instance_scores"])
+    with torch.no_grad():
+        encoded, _ = converted.clf_encoder(scores[-1])
+    _close(encoded, expected["score_encoding"][:, 0])
+    _close(outputs.mask_logits.detach()[0], expected["mask_logits"])
