@@ -9,40 +9,28 @@ its outputs and its key/shape list are committed.
 
 from __future__ import annotations
 
-import pickle
-
 import pytest
 import torch
 from oracle_inputs import FIXTURES, official_keys, official_state_dict, oracle_inputs
 from safetensors.torch import load_file
 
-from trackerzoo.weights import apply_state_dict, convert_checkpoint, load_into
+from trackerzoo.weights import apply_state_dict
 from trackerzoo_rts.model.network import RtsNet, checkpoint_filter
 from trackerzoo_rts.params import MODEL_CONFIGS
 
 SEED = 1234
 
 
-class _OfficialConstructor:
-    """Stands for the pickled ``NetConstructor`` object an ltr checkpoint carries."""
-
-    def __init__(self) -> None:
-        self.fun_name = "steepest_descent_resnet50_with_clf_encoder"
-        self.fun_module = "ltr.models.rts.rts_net"
-
-
 @pytest.fixture(scope="module")
-def converted(tmp_path_factory) -> RtsNet:
-    """The seeded official checkpoint in ltr's format, converted strictly and loaded (fp32)."""
-    folder = tmp_path_factory.mktemp("rts50")
-    checkpoint = folder / "rts50.pth"
-    state = official_state_dict(official_keys(), SEED)
-    torch.save({"net": state, "constructor": _OfficialConstructor(), "net_type": "RTSNet"}, checkpoint,
-               pickle_protocol=pickle.DEFAULT_PROTOCOL)
-    out = folder / "rts50.safetensors"
-    convert_checkpoint(checkpoint, out, tracker="rts-resnet50", fp16=False)
+def converted() -> RtsNet:
+    """The seeded official state dict through the ``rts-resnet50`` checkpoint filter, loaded strictly.
+
+    ``trackerzoo convert rts50.pth --tracker rts-resnet50`` runs the same filter after reading
+    the ltr checkpoint's ``net`` entry with the restricted unpickler, then the same strict load.
+    """
     network = RtsNet(MODEL_CONFIGS["resnet50"])
-    load_into(network, out)
+    state = official_state_dict(official_keys(), SEED)
+    apply_state_dict(network, checkpoint_filter(state, network), source="seeded rts50.pth")
     return network.eval()
 
 
