@@ -15,7 +15,9 @@ from oracle_inputs import FIXTURES, official_keys, official_state_dict, oracle_i
 from safetensors.torch import load_file
 
 from trackerzoo.weights import apply_state_dict
-from trackerzoo_rts.model.network import RtsNet, checkpoint_filter
+from trackerzoo.cli.commands.convert import filter_name
+from trackerzoo_rts.model.network import RtsNet, checkpoint_filter, detecting_checkpoint_filter
+from trackerzoo_rts.model.sta import StaNet
 from trackerzoo_rts.params import MODEL_CONFIGS
 
 SEED = 1234
@@ -28,9 +30,10 @@ def converted() -> RtsNet:
     ``trackerzoo convert rts50.pth --tracker rts-resnet50`` runs the same filter after reading
     the ltr checkpoint's ``net`` entry with the restricted unpickler, then the same strict load.
     """
-    network = RtsNet(MODEL_CONFIGS["resnet50"])
     state = official_state_dict(official_keys(), SEED)
-    apply_state_dict(network, checkpoint_filter(state, network), source="seeded rts50.pth")
+    tensors = detecting_checkpoint_filter(state, None)  # `--tracker rts`: detects resnet50, loads strictly
+    network = RtsNet(MODEL_CONFIGS["resnet50"])
+    apply_state_dict(network, tensors, source="seeded rts50.pth")
     return network.eval()
 
 
@@ -76,3 +79,20 @@ def test_modules_and_whole_network_match_the_official_outputs(converted: RtsNet)
         encoded, _ = converted.clf_encoder(scores[-1])
     _close(encoded, expected["score_encoding"][:, 0])
     _close(outputs.mask_logits.detach()[0], expected["mask_logits"])
+
+
+def test_sta_converts_strictly_and_matches_the_official_box_to_mask_network() -> None:
+    assert filter_name("rts", "sta") == "rts-sta" and filter_name("rts", None) == "rts"
+    with pytest.raises(ValueError, match="--part"):
+        filter_name("rts", "../x")
+    network = StaNet(MODEL_CONFIGS["resnet50"])
+    keys = official_keys("sta_keys.json")
+    assert {name: list(v.shape) for name, v in network.state_dict().items()} == {k: s for k, s, _ in keys}
+    state = official_state_dict(keys, 4321)
+    apply_state_dict(network, checkpoint_filter(state, network), source="seeded sta.pth.tar")
+    expected = load_file(str(FIXTURES / "sta_oracle_outputs.safetensors"))
+    clip = oracle_inputs()
+    with torch.no_grad():
+        first, final = network.eval()(clip["frames"][0, :2], clip["boxes"][0, :2])
+    _close(first[:, 0], expected["first_logits"][0])
+    _close(final[:, 0], expected["final_logits"][0])

@@ -37,12 +37,17 @@ def trackerzoo_register_recipes(registry) -> None:
 
 @hookimpl
 def trackerzoo_register_checkpoint_filters(registry) -> None:
-    from trackerzoo_rts.model.network import RtsNet, checkpoint_filter
-    from trackerzoo_rts.params import DEFAULT_VARIANT, MODEL_CONFIGS, TRACKER_NAME
+    from trackerzoo_rts.model.network import RtsNet, checkpoint_filter, detecting_checkpoint_filter
+    from trackerzoo_rts.model.sta import StaNet
+    from trackerzoo_rts.params import MODEL_CONFIGS, TRACKER_NAME
 
     registry.add_checkpoint_filter(
-        TRACKER_NAME, checkpoint_filter, model=functools.partial(RtsNet, MODEL_CONFIGS[DEFAULT_VARIANT]),
-        description=f"a `trackerzoo train rts` checkpoint (variant {DEFAULT_VARIANT}) -> weight file",
+        TRACKER_NAME, detecting_checkpoint_filter,
+        description="official rts50.pth (variant resnet50) or a `trackerzoo train rts` checkpoint -> weight file",
+    )
+    registry.add_checkpoint_filter(
+        f"{TRACKER_NAME}-sta", checkpoint_filter, model=functools.partial(StaNet, MODEL_CONFIGS["resnet50"]),
+        description="official sta.pth.tar (RTS's box-to-mask network) -> weight file (`--tracker rts --part sta`)",
     )
     for variant, config in MODEL_CONFIGS.items():
         registry.add_checkpoint_filter(

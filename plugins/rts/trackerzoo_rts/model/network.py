@@ -171,19 +171,39 @@ class RtsNet(nn.Module):
         return self
 
 
-# Keys of the official rts50.pth (``net`` entry) that have no parameters here: none. The
-# official layout has no keys we lack either; the strict check in ``trackerzoo convert``
-# reports any difference.
 COMPILED_MODULE_PREFIX = "_orig_mod."
+# A key only the ResNet-50 (official) layout has.
+RESNET50_MARKER = "feature_extractor.layer1.0.conv3.weight"
 
 
-def checkpoint_filter(state_dict: dict[str, torch.Tensor], model: RtsNet | None) -> dict[str, torch.Tensor]:
-    """``trackerzoo convert rts50.pth --tracker rts-resnet50`` (or a training checkpoint of ours).
-
-    The official ``rts50.pth`` keeps its state dict under ``net`` (the converter finds it)
-    in exactly this module's layout, so keys pass unchanged; a ``torch.compile`` prefix is
-    dropped. The converter then checks the result strictly against ``model``.
-    """
+def _without_compile_prefix(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     if state_dict and all(key.startswith(COMPILED_MODULE_PREFIX) for key in state_dict):
         return {key[len(COMPILED_MODULE_PREFIX):]: value for key, value in state_dict.items()}
     return dict(state_dict)
+
+
+def checkpoint_filter(state_dict: dict[str, torch.Tensor], model: nn.Module | None) -> dict[str, torch.Tensor]:
+    """``trackerzoo convert CKPT --tracker rts-VARIANT`` (and ``--part sta``): keys pass unchanged.
+
+    The official ``rts50.pth`` and ``sta.pth.tar`` keep their state dicts under ``net`` (the
+    converter finds it) in exactly the layout of ``RtsNet``/``StaNet``; a ``torch.compile``
+    prefix of our own training checkpoints is dropped. The converter then loads the result
+    into ``model`` strictly.
+    """
+    return _without_compile_prefix(state_dict)
+
+
+def detecting_checkpoint_filter(state_dict: dict[str, torch.Tensor], model: nn.Module | None) -> dict[str, torch.Tensor]:
+    """``trackerzoo convert CKPT --tracker rts``: the variant is read off the keys, then checked strictly.
+
+    A ResNet-50 backbone key means the official ``rts50.pth`` layout (variant ``resnet50``),
+    otherwise our default variant; the tensors must load into that ``RtsNet`` with no missing
+    or unexpected key (``ValueError`` listing them otherwise).
+    """
+    from trackerzoo.weights import apply_state_dict
+    from trackerzoo_rts.params import DEFAULT_VARIANT, MODEL_CONFIGS
+
+    tensors = _without_compile_prefix(state_dict)
+    variant = "resnet50" if RESNET50_MARKER in tensors else DEFAULT_VARIANT
+    apply_state_dict(RtsNet(MODEL_CONFIGS[variant]), tensors, source=f"an RTS checkpoint (variant {variant})")
+    return tensors
