@@ -25,8 +25,8 @@ class RtsParams:
     # Search region: area search_area_scale**2 * w * h, crop of sample_height x sample_width
     # pixels (notes: 6.0 and 480x832; our default crop is smaller for CPU speed).
     search_area_scale: float = param(6.0, low=1.0, high=20.0, help="search region side over the target side")
-    sample_height: int = param(288, low=64, high=2048, help="crop height in pixels (multiple of 32)")
-    sample_width: int = param(512, low=64, high=2048, help="crop width in pixels (multiple of 32)")
+    sample_height: int = param(224, low=64, high=2048, help="crop height in pixels (multiple of 32)")
+    sample_width: int = param(384, low=64, high=2048, help="crop width in pixels (multiple of 32)")
     # Memories (paper): 32 segmentation / 50 instance samples, first frame kept.
     segmentation_memory: int = param(32, low=2, high=10000, help="segmentation memory size D_s")
     instance_memory: int = param(50, low=2, high=10000, help="instance memory size D_c")

@@ -47,8 +47,8 @@ class RtsTrainSettings(TrainConfig):
     val_data: str = ""
     num_frames: int = 4  # J (official: 1 train + 3 test frames)
     max_gap: int = 100
-    crop_height: int = 192
-    crop_width: int = 320
+    crop_height: int = 160
+    crop_width: int = 256
     search_area_factor: float = 5.0  # official training value
     scale_jitter: float = 0.25
     center_jitter: float = 1.5
