@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 import torch
-
 from trackerzoo_rts.model.label_encoder import MaskEncoder
 from trackerzoo_rts.model.network import RtsNet, normalize_input
 from trackerzoo_rts.params import MODEL_CONFIGS
@@ -73,7 +74,7 @@ def test_segmentation_learner_lowers_its_objective(network: RtsNet) -> None:
     with torch.no_grad():
         iterates = learner(network.target_model.zero_filter(feat), feat, label, weights, num_iters=4)
     values = [objective(f) for f in iterates]
-    assert all(b < a for a, b in zip(values, values[1:], strict=False))
+    assert all(b < a for a, b in itertools.pairwise(values))
 
 
 def test_score_encoder_keeps_the_resolution_and_mask_encoder_divides_by_16() -> None:
@@ -114,4 +115,4 @@ def test_memory_rules(instance_found, mask_found, segmentation, instance, rule) 
 
 def test_update_schedule_every_frame_for_100_then_every_20th() -> None:
     updated = [f for f in range(1, 201) if is_update_frame(f, 100, 20)]
-    assert updated == list(range(1, 100)) + [100, 120, 140, 160, 180, 200]
+    assert updated == [*range(1, 100), 100, 120, 140, 160, 180, 200]

@@ -13,12 +13,12 @@ import pytest
 import torch
 from oracle_inputs import FIXTURES, official_keys, official_state_dict, oracle_inputs
 from safetensors.torch import load_file
-
-from trackerzoo.weights import apply_state_dict
-from trackerzoo.cli.commands.convert import filter_name
 from trackerzoo_rts.model.network import RtsNet, checkpoint_filter, detecting_checkpoint_filter
 from trackerzoo_rts.model.sta import StaNet
 from trackerzoo_rts.params import MODEL_CONFIGS
+
+from trackerzoo.cli.commands.convert import filter_name
+from trackerzoo.weights import apply_state_dict
 
 SEED = 1234
 
@@ -47,7 +47,7 @@ def test_conversion_is_strict(converted: RtsNet) -> None:
     state = official_state_dict(official_keys(), SEED)
     state.pop("decoder.project.conv2.bias")
     state["clf_encoder.extra.weight"] = torch.zeros(1)
-    with pytest.raises(ValueError, match="decoder.project.conv2.bias"):
+    with pytest.raises(ValueError, match=r"decoder\.project\.conv2\.bias"):
         apply_state_dict(converted, checkpoint_filter(state, converted), source="broken rts50.pth")
 
 

@@ -6,7 +6,10 @@ import functools
 
 from trackerzoo import hookimpl
 
-PAPER = "Matthieu Paul, Martin Danelljan, Christoph Mayer, Luc Van Gool. Robust Visual Tracking by Segmentation (ECCV 2022)"
+PAPER = (
+    "Matthieu Paul, Martin Danelljan, Christoph Mayer, Luc Van Gool. "
+    "Robust Visual Tracking by Segmentation (ECCV 2022)"
+)
 
 
 @hookimpl

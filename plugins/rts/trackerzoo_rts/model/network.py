@@ -193,7 +193,8 @@ def checkpoint_filter(state_dict: dict[str, torch.Tensor], model: nn.Module | No
     return _without_compile_prefix(state_dict)
 
 
-def detecting_checkpoint_filter(state_dict: dict[str, torch.Tensor], model: nn.Module | None) -> dict[str, torch.Tensor]:
+def detecting_checkpoint_filter(state_dict: dict[str, torch.Tensor],
+                                model: nn.Module | None) -> dict[str, torch.Tensor]:
     """``trackerzoo convert CKPT --tracker rts``: the variant is read off the keys, then checked strictly.
 
     A ResNet-50 backbone key means the official ``rts50.pth`` layout (variant ``resnet50``),

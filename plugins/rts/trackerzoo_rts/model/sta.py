@@ -14,13 +14,13 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from trackerzoo.nn.backbones import build_backbone
 from trackerzoo_rts.model.blocks import ResidualBlock, conv_block, he_normal_
 from trackerzoo_rts.model.decoder import SegmentationDecoder
 from trackerzoo_rts.model.label_encoder import MaskEncoder
 from trackerzoo_rts.model.network import normalize_input
 from trackerzoo_rts.model.target_models import SegmentationLearner, SegmentationTargetModel
 from trackerzoo_rts.params import ModelConfig
-from trackerzoo.nn.backbones import build_backbone
 
 
 def box_mask(boxes: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
@@ -92,7 +92,10 @@ class StaNet(nn.Module):
                                            {name: channels[name] for name in config.decoder_layers})
 
     def forward(self, crops: torch.Tensor, boxes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``crops [B, 3, H, W]`` RGB in [0, 1], ``boxes [B, 4]`` (crop px) -> (first, final) logits ``[B, 1, H, W]``."""
+        """``crops [B, 3, H, W]`` RGB in [0, 1], ``boxes [B, 4]`` (crop px) -> (first, final) logits.
+
+        Both logits are ``[B, 1, H, W]``; the tracker uses the final one.
+        """
         size = (crops.shape[-2], crops.shape[-1])
         levels = self.feature_extractor(normalize_input(crops, self.config.input_normalization))
         feat = self.target_model.features(levels[self.config.segmentation_layer])

@@ -89,7 +89,10 @@ class SegmentationTargetModel(nn.Module):
         return self.feature_extractor(backbone_level)
 
     def zero_filter(self, feat: torch.Tensor) -> torch.Tensor:
-        """The initial filter (zeros, official ``FilterInitializerZero``) ``[S, F, C, k, k]`` for ``feat [S, N, C, H, W]``."""
+        """The initial filter (zeros, official ``FilterInitializerZero``) ``[S, F, C, k, k]``.
+
+        ``feat``: ``[S, N, C, H, W]``.
+        """
         k = self.filter_size
         return feat.new_zeros(feat.shape[0], self.num_filters, feat.shape[2], k, k)
 
