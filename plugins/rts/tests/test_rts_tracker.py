@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 import trackerzoo
 
@@ -47,6 +48,23 @@ def test_box_initialisation_runs_and_mask_initialisation_skips_the_box_to_mask_s
     assert len(_run(tracker, images, box=(50, 40, 40, 30))) == 2
     tracker.initialize(images[0], mask=mask)
     assert tracker.last_box == (50.0, 40.0, 40.0, 30.0)
+
+
+def test_box_initialisation_through_sta_weights(tmp_path) -> None:
+    from trackerzoo_rts.model.sta import StaNet
+    from trackerzoo_rts.params import MODEL_CONFIGS
+
+    from trackerzoo.weights import save_safetensors
+
+    torch.manual_seed(0)
+    path = tmp_path / "sta.safetensors"
+    save_safetensors(StaNet(MODEL_CONFIGS["mobilenetv2"]).state_dict(), path, fp16=False)
+    images, _ = _clip(2)
+    tracker = trackerzoo.create("rts", weights=None, sta_weights=str(path), **SMALL)
+    mask = tracker._initial_mask(images[0], (50.0, 40.0, 40.0, 30.0))
+    assert mask.shape == (120, 160) and mask.any()
+    assert not mask[:40].any() and not mask[:, :50].any()  # never outside the box
+    assert _run(tracker, images, box=(50, 40, 40, 30))[0].mask.shape == (120, 160)
 
 
 def test_deterministic_for_a_seed() -> None:

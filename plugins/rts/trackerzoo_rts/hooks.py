@@ -33,9 +33,12 @@ def trackerzoo_register_trackers(registry) -> None:
 def trackerzoo_register_recipes(registry) -> None:
     from trackerzoo_rts.params import TRACKER_NAME
     from trackerzoo_rts.training.recipe import build_recipe
+    from trackerzoo_rts.training.sta_recipe import build_recipe as build_sta_recipe
 
     registry.add_recipe(TRACKER_NAME, build_recipe, tracker=TRACKER_NAME,
                         description="RTS sequence training (Eqs. 3-5: Lovasz over J frames + eta * hinge)")
+    registry.add_recipe(f"{TRACKER_NAME}-sta", build_sta_recipe, tracker=TRACKER_NAME,
+                        description="STA box-to-mask network of RTS's box initialisation (Lovasz on both passes)")
 
 
 @hookimpl

@@ -64,6 +64,11 @@ class RtsParams:
     augment_shift_fraction: float = param(0.1, low=0.0, high=0.5,
                                           help="largest translation, fraction of the crop size")
     augment_blur_sigma: float = param(1.0, low=0.0, high=10.0, help="sigma (px) of the blurred sample (0: none)")
+    # Box initialisation (Sec. 3.1): STA weights (a `trackerzoo train rts-sta` or converted sta.pth.tar
+    # file of this variant); empty: the box itself is the first mask.
+    sta_weights: str = param("", help="weight file of the STA box-to-mask network ('' = fill the box)")
+    sta_search_area_scale: float = param(4.0, low=1.0, high=20.0,
+                                         help="STA crop side over the target side (notes: 4.0)")
     seed: int = param(0, low=0, high=2**63 - 1, help="seed of the tracker's own random generator (augmentation)")
     ops_backend: str = param("auto", choices=("auto", "torch", "cpu", "cuda"), help="backend of trackerzoo.ops")
 

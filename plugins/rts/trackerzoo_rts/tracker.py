@@ -29,7 +29,9 @@ from trackerzoo.geometry import box_to_mask, mask_to_box, mask_to_rotated_box
 from trackerzoo.labels import gaussian_center_labels
 from trackerzoo.learners import SampleMemory
 from trackerzoo.patches import gaussian_blur, paste_patches, sample_patches
+from trackerzoo.weights import load_into
 from trackerzoo_rts.loading import build_network
+from trackerzoo_rts.model.sta import StaNet
 from trackerzoo_rts.params import DEFAULT_VARIANT, RtsParams
 
 
@@ -71,6 +73,7 @@ class RtsTracker(Tracker):
                                      generator=torch.Generator().manual_seed(self.params.seed))
         self.network.classifier.filter_initializer.backend = self.params.ops_backend
         self.sample_size = (self.params.sample_height, self.params.sample_width)
+        self.sta: StaNet | None = None  # built on the first box initialisation that needs it
 
     # -- geometry ----------------------------------------------------------------------------
     def _crop_extent(self) -> np.ndarray:
@@ -133,8 +136,24 @@ class RtsTracker(Tracker):
                                                    num_iters=p.instance_init_iters)[-1]
 
     def _initial_mask(self, frame: np.ndarray, box) -> np.ndarray:
-        """Box -> mask. STA is not part of the shipped weights: the box itself serves as the mask."""
-        return box_to_mask(box, frame.shape[:2])
+        """Box -> mask with STA (``sta_weights``), kept inside the box; without STA weights, or when
+        STA finds nothing, the filled box is the first mask."""
+        filled = box_to_mask(box, frame.shape[:2])
+        if not self.params.sta_weights:
+            return filled
+        if self.sta is None:
+            self.sta = load_into(StaNet(self.network.config), self.params.sta_weights).to(self.device).eval()
+        x, y, w, h = (float(v) for v in box)
+        area = self.params.sta_search_area_scale**2 * w * h
+        scale = math.sqrt(area / (self.sample_size[0] * self.sample_size[1]))
+        centre = torch.tensor([[x + w / 2, y + h / 2]], dtype=torch.float64)
+        extent = torch.tensor([[self.sample_size[1] * scale, self.sample_size[0] * scale]], dtype=torch.float64)
+        crop, transform = sample_patches(self._frame_tensor(frame), centre, extent, self.sample_size, "inside_major")
+        box_crop = transform.image_to_patch_boxes(torch.tensor([[x, y, w, h]], dtype=torch.float64)).to(crop)
+        _, logits = self.sta(crop, box_crop)
+        probability = paste_patches(torch.sigmoid(logits).double(), transform, frame.shape[:2], fill=0.0)[0, 0]
+        mask = (probability > 0.5).cpu().numpy() & filled
+        return mask if mask.any() else filled
 
     def _first_frame_views(self, image: torch.Tensor, mask: torch.Tensor, box: np.ndarray):
         """Crops ``[V, 3, h, w]``, soft masks ``[V, 1, h, w]`` and boxes ``[V, 4]`` (crop px) of the views."""

@@ -72,7 +72,8 @@ class RtsTrainSettings(TrainConfig):
             raise ValueError(f"crop size must be multiples of 32, got {self.crop_height}x{self.crop_width}")
 
 
-def _load_datasets(spec: str) -> list[Any]:
+def load_datasets(spec: str) -> list[Any]:
+    """Datasets of a comma-separated ``kind:path`` list (a bare path is a synthetic data folder)."""
     datasets = []
     for item in (part.strip() for part in spec.split(",")):
         if item:
@@ -133,7 +134,7 @@ def build_recipe(overrides: dict[str, Any]) -> Recipe:
                     border_mode="inside_major")
 
     def clips(spec: str, seed: int, length: int) -> SequenceSampler:
-        return SequenceSampler(_load_datasets(spec), crop=crop, num_frames=settings.num_frames,
+        return SequenceSampler(load_datasets(spec), crop=crop, num_frames=settings.num_frames,
                                max_gap=settings.max_gap, seed=seed, length=length, masks=True)
 
     val_data = None
