@@ -11,14 +11,11 @@ Random initial weights come from ``generator`` when given (``trackerzoo.nn.seedi
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 
 import torch
 
-from trackerzoo.errors import WeightsNotFoundError
-from trackerzoo.nn.seeding import draws_from
-from trackerzoo.weights import load_into, weights_for
+from trackerzoo.weights import build_tracker_network
 from trackerzoo_rts.model.network import RtsNet
 from trackerzoo_rts.params import MODEL_CONFIGS, TRACKER_NAME
 
@@ -34,7 +31,7 @@ def training_hint(variant: str) -> str:
 
 def build_network(variant: str, weights: str | Path | None, device: torch.device,
                   generator: torch.Generator | None = None) -> RtsNet:
-    """The ``RtsNet`` of ``variant`` on ``device`` in eval mode (see the module docstring).
+    """The ``RtsNet`` of ``variant`` on ``device`` in eval mode (``trackerzoo.weights.build_tracker_network``).
 
     Raises ``ValueError`` for an unknown variant or mismatching weights, ``WeightsNotFoundError``
     when the weights are missing.
@@ -42,28 +39,7 @@ def build_network(variant: str, weights: str | Path | None, device: torch.device
     if variant not in MODEL_CONFIGS:
         raise ValueError(f"unknown RTS variant {variant!r}; variants: {', '.join(MODEL_CONFIGS)}")
     config = MODEL_CONFIGS[variant]
-    drawing = draws_from(generator) if generator is not None else contextlib.nullcontext()
-    if weights is None:
-        try:
-            with drawing:
-                network = RtsNet(config, pretrained_backbone=True)
-        except WeightsNotFoundError:
-            with drawing:
-                network = RtsNet(config, pretrained_backbone=False)
-        return network.to(device).eval()
-    with drawing:
-        network = RtsNet(config, pretrained_backbone=False)
-    source: str | Path = weights
-    if weights == "default":
-        entry = weights_for(TRACKER_NAME, variant)
-        if entry is None:
-            raise WeightsNotFoundError(
-                f"RTS variant {variant!r} has no shipped weights (weights/manifest.json lists none for tracker "
-                f"{TRACKER_NAME!r}, variant {variant!r}); {training_hint(variant)}"
-            )
-        source = entry.name
-    try:
-        load_into(network, source)
-    except WeightsNotFoundError as exc:
-        raise WeightsNotFoundError(f"{exc} -- RTS {variant} weights: {training_hint(variant)}") from exc
+    network = build_tracker_network(lambda pretrained: RtsNet(config, pretrained_backbone=pretrained),
+                                    tracker=TRACKER_NAME, variant=variant, weights=weights,
+                                    hint=training_hint(variant), generator=generator)
     return network.to(device).eval()

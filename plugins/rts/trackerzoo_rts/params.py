@@ -8,11 +8,9 @@ inference rule of the paper (Sec. 3.6) and of pytracking's ``parameter/rts/rts50
 from __future__ import annotations
 
 import dataclasses
-import typing
 from typing import ClassVar
 
-from trackerzoo.params import Relation, param, validate_params
-from trackerzoo.training.config import convert_value
+from trackerzoo.params import Relation, param
 
 TRACKER_NAME = "rts"
 DEFAULT_VARIANT = "mobilenetv2"
@@ -76,14 +74,6 @@ class RtsParams:
         Relation("sample_height % 32 == 0", lambda p: p.sample_height % 32 == 0),
         Relation("sample_width % 32 == 0", lambda p: p.sample_width % 32 == 0),
     )
-
-    def __post_init__(self) -> None:
-        hints = typing.get_type_hints(type(self))
-        for field in dataclasses.fields(self):
-            value = getattr(self, field.name)
-            if hints[field.name] is not str and isinstance(value, str):
-                setattr(self, field.name, convert_value(field.name, value, hints[field.name]))
-        validate_params(self, TRACKER_NAME)
 
 
 @dataclasses.dataclass(frozen=True)
