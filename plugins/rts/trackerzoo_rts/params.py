@@ -16,6 +16,11 @@ TRACKER_NAME = "rts"
 DEFAULT_VARIANT = "mobilenetv2"
 
 
+def _check_weight_file(text: str) -> None:
+    if text and not text.endswith(".safetensors"):
+        raise ValueError(f"expected '' or a .safetensors file, got {text!r}")
+
+
 @dataclasses.dataclass
 class RtsParams:
     """Inference settings (sources in the comments; "paper" = RTS Sec. 3.6, "notes" = rts50.py)."""
@@ -64,7 +69,8 @@ class RtsParams:
     augment_blur_sigma: float = param(1.0, low=0.0, high=10.0, help="sigma (px) of the blurred sample (0: none)")
     # Box initialisation (Sec. 3.1): STA weights (a `trackerzoo train rts-sta` or converted sta.pth.tar
     # file of this variant); empty: the box itself is the first mask.
-    sta_weights: str = param("", help="weight file of the STA box-to-mask network ('' = fill the box)")
+    sta_weights: str = param("", check=_check_weight_file, valid="'' or a path ending in .safetensors",
+                             help="weight file of the STA box-to-mask network ('' = fill the box)")
     sta_search_area_scale: float = param(4.0, low=1.0, high=20.0,
                                          help="STA crop side over the target side (notes: 4.0)")
     seed: int = param(0, low=0, high=2**63 - 1, help="seed of the tracker's own random generator (augmentation)")
