@@ -51,9 +51,12 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     table = {}
+    covered = {run: derive(run, args.data, args.out / run.name) for run in args.runs}
+    names = sorted(set.intersection(*(set(found) for found in covered.values())))  # the same sequences for all
+    if not names:
+        raise SystemExit("the runs have no frame-0 anchor run of a common sequence")
     for run in args.runs:
         folder = args.out / run.name
-        names = derive(run, args.data, folder)
         dataset = load_dataset("synthetic", str(args.data)).subset(names)
         ope = score_results(dataset, folder / "boxes", "ope")
         davis = score_results(dataset, folder / "regions", "davis")
