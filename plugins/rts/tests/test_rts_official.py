@@ -31,9 +31,8 @@ def converted() -> RtsNet:
     the ltr checkpoint's ``net`` entry with the restricted unpickler, then the same strict load.
     """
     state = official_state_dict(official_keys(), SEED)
-    tensors = detecting_checkpoint_filter(state, None)  # `--tracker rts`: detects resnet50, loads strictly
     network = RtsNet(MODEL_CONFIGS["resnet50"])
-    apply_state_dict(network, tensors, source="seeded rts50.pth")
+    detecting_checkpoint_filter(state, network)  # `--tracker rts`: detects resnet50, loads strictly into it
     return network.eval()
 
 

@@ -64,11 +64,10 @@ def test_box_initialisation_through_sta_weights(tmp_path) -> None:
     mask = tracker._initial_mask(images[0], (50.0, 40.0, 40.0, 30.0))
     assert mask.shape == (120, 160) and mask.any()
     assert not mask[:40].any() and not mask[:, :50].any()  # never outside the box
-    assert _run(tracker, images, box=(50, 40, 40, 30))[0].mask.shape == (120, 160)
 
 
 def test_deterministic_for_a_seed() -> None:
-    images, mask = _clip()
+    images, mask = _clip(3)
     first = _run(trackerzoo.create("rts", weights=None, **SMALL), images, mask=mask)
     second = _run(trackerzoo.create("rts", weights=None, **SMALL), images, mask=mask)
     for a, b in zip(first, second, strict=True):

@@ -198,13 +198,16 @@ def detecting_checkpoint_filter(state_dict: dict[str, torch.Tensor],
     """``trackerzoo convert CKPT --tracker rts``: the variant is read off the keys, then checked strictly.
 
     A ResNet-50 backbone key means the official ``rts50.pth`` layout (variant ``resnet50``),
-    otherwise our default variant; the tensors must load into that ``RtsNet`` with no missing
-    or unexpected key (``ValueError`` listing them otherwise).
+    otherwise our default variant; the tensors must load into that ``RtsNet`` (``model`` when it
+    is one of that variant, which is then filled, else a new one) with no missing or unexpected
+    key (``ValueError`` listing them otherwise).
     """
     from trackerzoo.weights import apply_state_dict
     from trackerzoo_rts.params import DEFAULT_VARIANT, MODEL_CONFIGS
 
     tensors = _without_compile_prefix(state_dict)
     variant = "resnet50" if RESNET50_MARKER in tensors else DEFAULT_VARIANT
-    apply_state_dict(RtsNet(MODEL_CONFIGS[variant]), tensors, source=f"an RTS checkpoint (variant {variant})")
+    config = MODEL_CONFIGS[variant]
+    target = model if isinstance(model, RtsNet) and model.config == config else RtsNet(config)
+    apply_state_dict(target, tensors, source=f"an RTS checkpoint (variant {variant})")
     return tensors
