@@ -211,3 +211,33 @@ def test_installed_wheel_location_is_found_when_there_is_no_checkout(tmp_path, m
     installed = tmp_path / "env" / "share" / "trackerzoo" / "weights"
     write_manifest([], installed / "manifest.json")
     assert weights_dir() == installed
+
+
+def test_build_tracker_network_fills_a_plugins_network_by_the_shared_rule(tmp_path):
+    """weights=None: pretrained backbone when present; a file: strict load; 'default' without an entry: the hint."""
+    import pytest
+    import torch
+    from torch import nn
+
+    from trackerzoo.errors import WeightsNotFoundError
+    from trackerzoo.weights import build_tracker_network, save_safetensors
+
+    calls = []
+
+    def make(pretrained: bool) -> nn.Module:
+        calls.append(pretrained)
+        if pretrained:
+            raise WeightsNotFoundError("no backbone weights here")
+        return nn.Linear(2, 3)
+
+    built = build_tracker_network(make, tracker="toy", variant="v", weights=None, hint="train it",
+                                  generator=torch.Generator().manual_seed(0))
+    again = build_tracker_network(make, tracker="toy", variant="v", weights=None, hint="train it",
+                                  generator=torch.Generator().manual_seed(0))
+    assert calls == [True, False, True, False] and torch.equal(built.weight, again.weight)
+    path = tmp_path / "toy.safetensors"
+    save_safetensors(built.state_dict(), path, fp16=False)
+    loaded = build_tracker_network(make, tracker="toy", variant="v", weights=str(path), hint="train it")
+    assert torch.equal(loaded.weight, built.weight)
+    with pytest.raises(WeightsNotFoundError, match="train it"):
+        build_tracker_network(make, tracker="toy", variant="v", weights="default", hint="train it")

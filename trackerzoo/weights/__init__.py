@@ -32,6 +32,7 @@ from trackerzoo.weights.manifest import (
     weights_for,
     write_manifest,
 )
+from trackerzoo.weights.networks import build_tracker_network
 
 __all__ = [
     "CheckpointFilter",
@@ -39,6 +40,7 @@ __all__ = [
     "ConversionReport",
     "ManifestEntry",
     "apply_state_dict",
+    "build_tracker_network",
     "convert_checkpoint",
     "drop_classifier_head",
     "find_entry",

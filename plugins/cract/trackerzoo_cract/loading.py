@@ -14,14 +14,11 @@ global generator is used as before.
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 
 import torch
 
-from trackerzoo.errors import WeightsNotFoundError
-from trackerzoo.nn.seeding import draws_from
-from trackerzoo.weights import load_into, weights_for
+from trackerzoo.weights import build_tracker_network
 from trackerzoo_cract.model import CractNet
 from trackerzoo_cract.params import MODEL_CONFIGS, TRACKER_NAME
 
@@ -38,7 +35,8 @@ def training_hint(variant: str) -> str:
 
 def build_network(variant: str, weights: str | Path | None, device: torch.device,
                   generator: torch.Generator | None = None) -> CractNet:
-    """The network of ``variant`` on ``device`` in eval mode, filled as the module docstring says.
+    """The network of ``variant`` on ``device`` in eval mode, filled as the module docstring says
+    (``trackerzoo.weights.build_tracker_network``).
 
     ``generator``: a CPU ``torch.Generator`` for the random initial weights, or ``None`` for
     torch's global one. Raises ``ValueError`` for an unknown variant or weights of another
@@ -47,34 +45,14 @@ def build_network(variant: str, weights: str | Path | None, device: torch.device
     if variant not in MODEL_CONFIGS:
         raise ValueError(f"unknown CRACT variant {variant!r}; variants: {', '.join(MODEL_CONFIGS)}")
     config = MODEL_CONFIGS[variant]
-    drawing = draws_from(generator) if generator is not None else contextlib.nullcontext()
-    if weights is None:
-        try:
-            with drawing:
-                network = CractNet(config, pretrained_backbone=True)
-        except WeightsNotFoundError:
-            with drawing:
-                network = CractNet(config, pretrained_backbone=False)
-    else:
-        with drawing:
-            network = CractNet(config, pretrained_backbone=False)
-        source: str | Path = weights
-        if weights == "default":
-            entry = weights_for(TRACKER_NAME, variant)
-            if entry is None:
-                raise WeightsNotFoundError(
-                    f"CRACT variant {variant!r} has no shipped weights (weights/manifest.json lists no file for "
-                    f"tracker {TRACKER_NAME!r}, variant {variant!r}); {training_hint(variant)}"
-                )
-            source = entry.name
-        try:
-            load_into(network, source)
-        except WeightsNotFoundError as exc:
-            raise WeightsNotFoundError(f"{exc} -- CRACT {variant} weights: {training_hint(variant)}") from exc
-        except ValueError as exc:
-            # Shapes differ between variants (e.g. the single-level ablation's heads).
-            raise ValueError(
-                f"{exc} -- built as variant {variant!r}; if the file was trained for another variant, "
-                f"pass variant=... (variants: {', '.join(MODEL_CONFIGS)})"
-            ) from exc
+    try:
+        network = build_tracker_network(lambda pretrained: CractNet(config, pretrained_backbone=pretrained),
+                                        tracker=TRACKER_NAME, variant=variant, weights=weights,
+                                        hint=training_hint(variant), generator=generator)
+    except ValueError as exc:
+        # Shapes differ between variants (e.g. the single-level ablation's heads).
+        raise ValueError(
+            f"{exc} -- built as variant {variant!r}; if the file was trained for another variant, "
+            f"pass variant=... (variants: {', '.join(MODEL_CONFIGS)})"
+        ) from exc
     return network.to(device).eval()

@@ -1,4 +1,4 @@
-"""``trackerzoo convert CHECKPOINT --tracker NAME --out FILE``: official checkpoint -> safetensors.
+"""``trackerzoo convert CHECKPOINT --tracker NAME [--part PART] --out FILE``: official checkpoint -> safetensors.
 
 The checkpoint is read with a restricted unpickler that never imports or runs code
 from the file, so converting a checkpoint downloaded from anywhere is safe. The key
@@ -30,6 +30,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="checkpoint filter to apply: a name registered by a plugin (usually the tracker's), "
         "or core's 'plain' (keys unchanged) or 'backbone' (ImageNet classifier -> backbone)",
     )
+    parser.add_argument(
+        "--part",
+        metavar="PART",
+        help="convert one part of a tracker that ships several networks: uses the filter registered as "
+        "NAME-PART (e.g. --tracker rts --part sta for RTS's box-to-mask network)",
+    )
     parser.add_argument("--out", required=True, type=Path, help="output .safetensors file")
     parser.add_argument(
         "--strip-prefix",
@@ -42,13 +48,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
+def filter_name(tracker: str, part: str | None) -> str:
+    """The checkpoint filter ``--tracker NAME [--part PART]`` selects: ``NAME`` or ``NAME-PART``."""
+    if part is None:
+        return tracker
+    if not part.replace("-", "").replace("_", "").isalnum():
+        raise ValueError(f"--part must be a plain name such as 'sta', got {part!r}")
+    return f"{tracker}-{part}"
+
+
 def run(args: argparse.Namespace) -> int:
     from trackerzoo.weights.converter import convert_checkpoint
 
     report = convert_checkpoint(
         args.checkpoint,
         args.out,
-        tracker=args.tracker,
+        tracker=filter_name(args.tracker, args.part),
         strip_prefixes=args.strip_prefix,
         fp16=not args.fp32,
     )

@@ -10,10 +10,9 @@ defocus blur; ATOM's sigmas).
 
 from __future__ import annotations
 
-import math
-
 import torch
-from torch.nn import functional as F
+
+from trackerzoo.patches import gaussian_blur
 
 VIEW_NAMES = ("flip", "blur")
 _BLUR_SIGMAS = ((3.0, 1.0), (1.0, 3.0), (2.0, 2.0))  # (x, y) in crop pixels, as ATOM's init blurs
@@ -26,27 +25,6 @@ def parse_views(text: str) -> tuple[str, ...]:
     if unknown:
         raise ValueError(f"init_augmentations: unknown view {unknown[0]!r}; choose from {', '.join(VIEW_NAMES)}")
     return names
-
-
-def _gaussian_kernel(sigma: float) -> torch.Tensor:
-    radius = max(1, math.ceil(2.5 * sigma))
-    offsets = torch.arange(-radius, radius + 1, dtype=torch.float64)
-    kernel = torch.exp(-0.5 * (offsets / sigma) ** 2)
-    return kernel / kernel.sum()
-
-
-def gaussian_blur(image: torch.Tensor, sigma_x: float, sigma_y: float) -> torch.Tensor:
-    """Separable Gaussian blur of ``[B, C, H, W]`` with replicated borders (size unchanged)."""
-    channels = image.shape[1]
-    out = image
-    for sigma, horizontal in ((sigma_x, True), (sigma_y, False)):
-        kernel = _gaussian_kernel(sigma).to(image)
-        length = kernel.numel()
-        shape = (channels, 1, 1, length) if horizontal else (channels, 1, length, 1)
-        pad = (length // 2, length // 2, 0, 0) if horizontal else (0, 0, length // 2, length // 2)
-        out = F.conv2d(F.pad(out, pad, mode="replicate"), kernel.view(1, 1, *shape[2:]).expand(shape),
-                       groups=channels)
-    return out
 
 
 def first_frame_views(crop: torch.Tensor, names: tuple[str, ...]) -> list[torch.Tensor]:

@@ -1,0 +1,1 @@
+"""RTS (Robust Visual Tracking by Segmentation) for trackerzoo."""
