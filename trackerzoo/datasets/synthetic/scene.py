@@ -357,22 +357,27 @@ def _side_push(side: str) -> tuple[float, float]:
     return {"left": (-1.0, 0.0), "right": (1.0, 0.0), "top": (0.0, -1.0), "bottom": (0.0, 1.0)}[side]
 
 
+def _fold(values: np.ndarray, low: float, high: float) -> np.ndarray:
+    """Smoothly fold a path into ``[low, high]`` (a cosine of the scaled position: monotone inside, mirrored outside)."""
+    return low + (high - low) * 0.5 * (1.0 - np.cos(np.pi * (values - low) / (high - low)))
+
+
 def _re_entry_exits(rng: np.random.Generator, target: Layer, length: int, config: SceneConfig) -> list[dict]:
     """Long exits: out through the nearest border, back through another one at another place.
 
-    Each exit owns an equal slice of the frames after the quiet start. The target slides
-    out over a 12-25 frame ramp, stays outside for ``exit_frames`` frames, and while it is
-    out its whole later path jumps to a new place (uniform over the middle half of the
-    frame), so it re-enters through a different border, sliding in over a second ramp.
-    Changes ``target.cx``/``cy`` in place; returns the events (frames are exact).
+    Each exit owns an equal slice of the frames after the quiet start. While the target is
+    out, its whole later path jumps to a new place (uniform over the middle half of the
+    frame); the path is then folded into the middle 80% of the frame, so the target leaves
+    the view only on these exits. It slides out over a 12-25 frame ramp, stays outside for
+    about ``exit_frames`` frames and slides back in through a different border over a
+    second ramp. Changes ``target.cx``/``cy`` in place; returns the events.
     """
     width, height = config.frame_size
     count = int(config.long_term_exits)
     shortest, longest = config.exit_frames
     first = QUIET_START * 3
     slice_length = (length - first) // count
-    exits: list[dict] = []
-    far = 2.0 * float(target.size.max()) + width + height  # beyond any border, whatever the path does
+    plans: list[dict] = []
     for k in range(count):
         ramp_out, ramp_in = (int(rng.integers(EXIT_RAMP[0], EXIT_RAMP[1] + 1)) for _ in range(2))
         duration = int(rng.integers(shortest, longest + 1))
@@ -381,18 +386,26 @@ def _re_entry_exits(rng: np.random.Generator, target: Layer, length: int, config
         if high <= low:
             break  # sequence too short for this many exits
         start = int(rng.integers(low, high))  # first frame fully outside
-        back = start + duration  # first frame partly inside again
         middle = start + duration // 2
         new_x, new_y = width * _uniform(rng, 0.25, 0.75), height * _uniform(rng, 0.25, 0.75)
         target.cx[middle:] += new_x - target.cx[middle]
         target.cy[middle:] += new_y - target.cy[middle]
-        x0, y0 = float(target.cx[start]), float(target.cy[start])
-        sides = ("left", "right", "top", "bottom")
+        plans.append({"start": start, "duration": duration, "ramp_out": ramp_out, "ramp_in": ramp_in,
+                      "turn": int(rng.integers(1, 4))})
+    target.cx[:] = _fold(target.cx, 0.1 * width, 0.9 * width)
+    target.cy[:] = _fold(target.cy, 0.1 * height, 0.9 * height)
+    far = 2.0 * float(target.size.max()) + width + height  # beyond any border, whatever the path does
+    sides = ("left", "right", "top", "bottom")
+    t = np.arange(length)
+    base_x, base_y = target.cx.copy(), target.cy.copy()
+    exits = []
+    for plan in plans:
+        start, duration, ramp_out, ramp_in = plan["start"], plan["duration"], plan["ramp_out"], plan["ramp_in"]
+        back, middle = start + duration, start + duration // 2
+        x0, y0, x1, y1 = (float(v) for v in (base_x[start], base_y[start], base_x[back], base_y[back]))
         out_side = min(sides, key=lambda side: _border_distance(x0, y0, side, config.frame_size))
-        in_side = str(rng.choice([side for side in sides if side != out_side]))
-        x1, y1 = float(target.cx[back]), float(target.cy[back])
-        clearance = 0.8 * float(target.size[start:back + 1].max())
-        t = np.arange(length)
+        in_side = sides[(sides.index(out_side) + plan["turn"]) % 4]
+        clearance = 0.8 * float(target.size[start - ramp_out:back + ramp_in + 1].max())
         out_amount = (_border_distance(x0, y0, out_side, config.frame_size) + clearance) * smooth_step(
             length, start - ramp_out, ramp_out)
         out_amount = np.where((t >= start) & (t < middle), out_amount + far, np.where(t < middle, out_amount, 0.0))
