@@ -114,7 +114,7 @@ class LongTermParams:
     widen_frames: int = param(5, low=0, high=1000, help="frames of widened local search after the loss")
     widen_factor: float = param(2.0, low=1.0, high=8.0, help="side of the widened region, in search regions")
     tile_stride: float = param(0.5, low=0.1, high=2.0, help="distance of global-search tiles, in search sides")
-    tiles_per_frame: int = param(3, low=1, high=1000, help="global-search tiles scored per frame (sliding)")
+    tiles_per_frame: int = param(2, low=1, high=1000, help="global-search tiles scored per frame (sliding)")
     confirm_distance: float = param(1.0, low=0.0, high=100.0,
                                     help="largest move between finding and confirming a candidate, target sizes")
 
