@@ -73,6 +73,7 @@ def _random_sequences(seed: int) -> dict:
                 else:
                     predicted.append(Rectangle(*(rng.uniform(0, 40, 2)), *(rng.uniform(5, 20, 2))))
             confidence = np.r_[0.0, rng.random(length - 1)]
+            confidence[[region is UNKNOWN for region in predicted]] = math.nan  # absent: reported at no threshold
             runs.append((predicted, confidence))
         sequences[f"s{s}"] = (truth, runs)
     return sequences
@@ -137,5 +138,5 @@ def test_precision_recall_f_match_vot_toolkit(seed: int) -> None:
 
 def test_thresholds_match_vot_toolkit_for_many_scores() -> None:
     longterm = pytest.importorskip("vot.analysis.longterm")
-    scores = list(np.random.default_rng(3).random(1234)) + [math.nan]
+    scores = [*np.random.default_rng(3).random(1234), math.nan]
     np.testing.assert_array_equal(confidence_thresholds(scores), longterm.determine_thresholds(scores, 100))

@@ -4,9 +4,14 @@ VOT-LT (Lukezic et al., "Now you see me", and vot-toolkit 0.9 ``vot.analysis.lon
 whose arithmetic is reproduced here and cross-checked in tests/evaluation):
 
 * each run reports a region per frame and a confidence; frame 0 is the initialisation
-  marker (overlap 0 with the target, confidence 0 unless given). A frame where the
-  tracker reports the target absent has an empty region: overlap 1 where the target is
-  absent too, 0 where it is visible. Overlaps are raster IoUs bounded by the image;
+  marker (overlap 0 with the target, confidence 0 unless given). Overlaps are raster
+  IoUs bounded by the image, 0 where the target is absent;
+* a frame where the tracker reports the target absent is reported at no threshold: its
+  confidence is NaN here. This is the paper's definition (precision over the frames
+  where the tracker reports the target). The toolkit's own analysis of a results folder
+  differs on such frames: it takes a missing confidence as 0 and the overlap of two
+  empty regions as 1, so an absent report on an absent frame adds to the recall's
+  numerator (recall can exceed 1); we do not copy that;
 * thresholds: the confidences of all runs of all sequences, NaN dropped, sorted in
   descending order; with more than ``resolution - 2`` of them, ``resolution - 2`` are
   picked at the rounded positions ``linspace(d, n - d, resolution - 2)``,

@@ -162,8 +162,8 @@ def write_job_output(out: str | os.PathLike, output: JobOutput) -> None:
     results_io.write_times(job.time_path(out), output.times)
     if output.present is not None and job.anchor is None:
         results_io.write_presence(results_io.presence_path(out, job.sequence), output.present)
-        results_io.write_values(results_io.confidence_path(out, job.sequence),
-                                output.confidence if output.confidence is not None else [math.nan] * len(output.present))
+        confidence = output.confidence if output.confidence is not None else [math.nan] * len(output.present)
+        results_io.write_values(results_io.confidence_path(out, job.sequence), confidence)
     if output.boxes is not None:
         results_io.write_box_file(job.result_path(out), output.boxes)
     else:

@@ -213,7 +213,9 @@ def longterm_metrics(folder: Path, dataset, predictions: dict[str, np.ndarray]) 
                                         for box, flag in zip(boxes[1:], present[1:], strict=True)]
         truth = [Rectangle(*box) if flag else UNKNOWN for box, flag in zip(seq.boxes, visible, strict=True)]
         overlaps = region_overlaps(predicted, truth, _image_size(seq))
-        runs[seq.name] = [LongTermRun(overlaps, confidence, int(visible.sum()))]
+        reported = np.where(present, confidence, np.nan)  # an absent report is no report at any threshold
+        reported[0] = confidence[0]
+        runs[seq.name] = [LongTermRun(overlaps, reported, int(visible.sum()))]
         ious = np.where(visible, box_iou(np.nan_to_num(boxes), np.nan_to_num(seq.boxes)), 0.0)
         found, count = re_entry_hits(ious, present, visible)
         hits, entries = hits + found, entries + count

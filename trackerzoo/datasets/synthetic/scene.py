@@ -358,7 +358,7 @@ def _side_push(side: str) -> tuple[float, float]:
 
 
 def _fold(values: np.ndarray, low: float, high: float) -> np.ndarray:
-    """Smoothly fold a path into ``[low, high]`` (a cosine of the scaled position: monotone inside, mirrored outside)."""
+    """Fold a path smoothly into ``[low, high]`` by a cosine of the scaled position (mirrored outside)."""
     return low + (high - low) * 0.5 * (1.0 - np.cos(np.pi * (values - low) / (high - low)))
 
 
