@@ -22,13 +22,13 @@ def test_presence_and_confidence_files_beside_the_boxes(tmp_path):
     output = JobOutput(Job("seq", 4), (0.1, 0.2, 0.2, 0.2), 0.7, boxes=boxes,
                        present=(True, True, False, True), confidence=(math.nan, 0.9, 0.1, 0.8))
     write_job_output(tmp_path, output)
-    assert (tmp_path / "seq_present.txt").read_text() == "1\n1\n0\n1\n"
-    assert (tmp_path / "seq_confidence.txt").read_text() == "\n0.900000\n0.100000\n0.800000\n"
-    np.testing.assert_array_equal(results_io.read_presence(tmp_path / "seq_present.txt"), [1, 1, 0, 1])
+    assert (tmp_path / "seq_present.value").read_text() == "1\n1\n0\n1\n"
+    assert (tmp_path / "seq_confidence.value").read_text() == "\n0.900000\n0.100000\n0.800000\n"
+    np.testing.assert_array_equal(results_io.read_presence(tmp_path / "seq_present.value"), [1, 1, 0, 1])
     np.testing.assert_array_equal(results_io.read_box_file(tmp_path / "seq.txt"), boxes)  # a box on every line
-    (tmp_path / "bad_present.txt").write_text("1\n2\n")
+    (tmp_path / "bad_present.value").write_text("1\n2\n")
     with pytest.raises(ValueError, match=r"line 2 .* is not 0 or 1"):
-        results_io.read_presence(tmp_path / "bad_present.txt")
+        results_io.read_presence(tmp_path / "bad_present.value")
 
 
 def test_vot_lt_run_reads_back_in_vot_toolkit(tmp_path):
@@ -86,6 +86,24 @@ def test_long_term_metrics_reward_saying_absent_and_coming_back(tmp_path):
     assert lt["auc_present"] == pytest.approx(20 / 21)  # absent frames left out: every scored frame right
     assert lt["auc"] < lt["auc_present"]  # the LaSOT rule counts them as failures
     # a folder without presence files (an old run) scores every frame as reported
-    (tmp_path / "lt" / "seq_present.txt").unlink()
-    (tmp_path / "lt" / "seq_confidence.txt").unlink()
+    (tmp_path / "lt" / "seq_present.value").unlink()
+    (tmp_path / "lt" / "seq_confidence.value").unlink()
     assert score_folder(tmp_path / "lt", dataset, "synthetic").metrics["lt_precision"] < 1.0
+
+
+def test_batched_run_writes_the_unbatched_presence_files(tmp_path):
+    from trackerzoo.datasets.synthetic import DatasetSpec, SceneConfig, build_dataset
+    from trackerzoo.evaluation.runner import RunContext, TrackerSpec, run_evaluation
+    from trackerzoo.evaluation.runner_executors import InlineExecutor
+
+    pytest.importorskip("trackerzoo_opencv")
+    spec = DatasetSpec(sequences=2, frames=(8, 12), seed=5, procedural=True,
+                       config=SceneConfig(frame_size=(96, 72), object_size=(16.0, 24.0)))
+    root = build_dataset(spec, tmp_path / "data", progress=False)
+    for batch, name in ((1, "plain"), (2, "batched")):
+        context = RunContext(TrackerSpec("kcf"), "synthetic", str(root), str(tmp_path / name), batch=batch)
+        run_evaluation(context, InlineExecutor(), progress=False)
+    files = sorted(p.name for p in (tmp_path / "plain").glob("*.value"))
+    assert len(files) == 4
+    for name in files:
+        assert (tmp_path / "batched" / name).read_text() == (tmp_path / "plain" / name).read_text()

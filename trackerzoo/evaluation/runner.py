@@ -137,7 +137,7 @@ class JobOutput:
     RLE form), so a mask costs its run lengths rather than a full ``(H, W)`` array.
     ``seconds`` is the job's wall time. OPE jobs also carry ``present`` (``Prediction.present``
     per frame, frame 0 True) and ``confidence`` (``Prediction.score``, frame 0 NaN), written
-    as ``<seq>_present.txt`` and ``<seq>_confidence.txt`` (``results_io``).
+    as ``<seq>_present.value`` and ``<seq>_confidence.value`` (``results_io``).
     """
 
     job: Job

@@ -8,7 +8,7 @@ other kind -> OPE success AUC, precision and normalized precision.
 
 Long-term metrics (``trackerzoo.evaluation.longterm``) join the GOT-10k-style kinds when
 the target is absent on some frame of the scored sequences: ``lt_precision``,
-``lt_recall``, ``lt_f`` (VOT-LT, over the presence confidences of ``<seq>_confidence.txt``;
+``lt_recall``, ``lt_f`` (VOT-LT, over the presence confidences of ``<seq>_confidence.value``;
 a folder without them scores every frame as reported with confidence 0, as the
 vot-toolkit does), ``re_entry`` (fraction of re-entries after which the tracker is back
 on target within 30 frames) and ``auc_present`` (OPE success AUC with the absent frames

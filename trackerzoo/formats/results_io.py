@@ -19,8 +19,10 @@ the GOT-10k toolkit or the VOT toolkit can be scored here and ours there:
 * times: one number (seconds) per line.
 * presence (long-term, issue #22): next to a box file ``<seq>.txt`` (whose rows keep the
   last reported box while the target is reported absent, as GOT-10k/LaSOT expect a box
-  on every line), ``<seq>_present.txt`` holds ``1``/``0`` per frame and
-  ``<seq>_confidence.txt`` the presence confidence (blank for frame 0). VOT-LT runs
+  on every line), ``<seq>_present.value`` holds ``1``/``0`` per frame and
+  ``<seq>_confidence.value`` the presence confidence (blank for frame 0); ``.value`` as
+  vot-toolkit's per-frame property files, so that tools reading every ``.txt`` of a
+  results folder as a box file are not misled. VOT-LT runs
   follow vot-toolkit's unsupervised (long-term) experiment: ``<seq>/<seq>_001.txt`` with
   ``1`` on frame 0 and ``0`` (an empty region) where the target is reported absent, and
   ``<seq>/<seq>_001_confidence.value`` with one confidence per frame (blank for frame 0).
@@ -290,13 +292,13 @@ def find_box_results(results_dir: str | os.PathLike, sequence: str) -> list[Path
 
 
 def presence_path(results_dir: str | os.PathLike, sequence: str) -> Path:
-    """``<results>/<seq>_present.txt``: 1/0 per frame, beside the box file."""
-    return Path(results_dir) / f"{_checked(results_dir, sequence)}_present.txt"
+    """``<results>/<seq>_present.value``: 1/0 per frame, beside the box file."""
+    return Path(results_dir) / f"{_checked(results_dir, sequence)}_present.value"
 
 
 def confidence_path(results_dir: str | os.PathLike, sequence: str) -> Path:
-    """``<results>/<seq>_confidence.txt``: the presence confidence per frame (blank for frame 0)."""
-    return Path(results_dir) / f"{_checked(results_dir, sequence)}_confidence.txt"
+    """``<results>/<seq>_confidence.value``: the presence confidence per frame (blank for frame 0)."""
+    return Path(results_dir) / f"{_checked(results_dir, sequence)}_confidence.value"
 
 
 def vot_lt_result_path(results_dir: str | os.PathLike, sequence: str, repetition: int = 1) -> Path:
