@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from trackerzoo.datasets import Dataset, Sequence
+from trackerzoo.evaluation.benchmark import score_results
 from trackerzoo.evaluation.runner import Job, JobOutput, write_job_output
 from trackerzoo.evaluation.runner_scoring import score_folder
 from trackerzoo.formats import results_io
@@ -85,6 +86,10 @@ def test_long_term_metrics_reward_saying_absent_and_coming_back(tmp_path):
     assert lt["lt_f"] > st["lt_f"]
     assert lt["auc_present"] == pytest.approx(20 / 21)  # absent frames left out: every scored frame right
     assert lt["auc"] < lt["auc_present"]  # the LaSOT rule counts them as failures
+    for protocol in ("ope", "got10k"):  # eval-results: the same numbers
+        report = score_results(dataset, tmp_path / "lt", protocol)
+        assert all(report[key] == pytest.approx(lt[key]) for key in ("lt_precision", "lt_recall", "lt_f",
+                                                                        "re_entry", "auc_present"))
     # a folder without presence files (an old run) scores every frame as reported
     (tmp_path / "lt" / "seq_present.value").unlink()
     (tmp_path / "lt" / "seq_confidence.value").unlink()

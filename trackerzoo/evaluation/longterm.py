@@ -33,10 +33,16 @@ re-entries after which it is.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import numpy as np
+
+from trackerzoo.formats import results_io
+from trackerzoo.formats.regions import INITIALIZATION, UNKNOWN, Rectangle, box_iou, region_overlaps
 
 RESOLUTION = 100
 REENTRY_MIN_ABSENT = 10
@@ -163,3 +169,66 @@ def re_entry_hits(ious: np.ndarray, present: np.ndarray, visible: np.ndarray, *,
     starts = re_entries(visible, min_absent=min_absent, window=window)
     hits = sum(bool(np.any(present[t:t + window] & (ious[t:t + window] > iou))) for t in starts)
     return hits, len(starts)
+
+
+# --------------------------------------------------------------------------- result folders
+
+def has_absent_frames(dataset: Iterable[Any]) -> bool:
+    """Whether some sequence has a frame after the first without a visible target (long-term metrics apply)."""
+    return any(seq.visible is not None and not np.all(np.asarray(seq.visible, dtype=bool)[1:]) for seq in dataset)
+
+
+def presence_and_confidence(folder: str | os.PathLike, sequence: Any) -> tuple[np.ndarray, np.ndarray]:
+    """``[T]`` reported presence and confidence of a sequence's box results in ``folder``.
+
+    From ``<seq>_present.value`` and ``<seq>_confidence.value`` (``results_io``); without
+    them every frame is reported present with confidence 0 (the toolkit's default for a
+    missing confidence). Frame 0 is present; a blank confidence is 0. Raises
+    ``ValueError`` naming the file when a file's length is not the sequence's.
+    """
+    length = len(sequence)
+    present_file = results_io.presence_path(folder, sequence.name)
+    present = results_io.read_presence(present_file) if present_file.is_file() else np.ones(length, dtype=bool)
+    confidence_file = results_io.confidence_path(folder, sequence.name)
+    confidence = results_io.read_times(confidence_file) if confidence_file.is_file() else np.zeros(length)
+    for path, values in ((present_file, present), (confidence_file, confidence)):
+        if len(values) != length:
+            raise ValueError(f"{os.fspath(path)!r} has {len(values)} lines for {length} frames")
+    present[0] = True
+    return present, np.nan_to_num(confidence, nan=0.0)
+
+
+def longterm_metrics(folder: str | os.PathLike, dataset: Iterable[Any], predictions: Mapping[str, np.ndarray],
+                     image_sizes: Mapping[str, tuple[int, int]]) -> dict[str, float]:
+    """``lt_precision``, ``lt_recall``, ``lt_f``, ``re_entry`` and ``auc_present`` of box results.
+
+    ``predictions[name]`` are the ``[T, 4]`` boxes (``x, y, w, h`` pixels) read from
+    ``folder``, ``image_sizes[name]`` ``(width, height)``; presence and confidence come
+    from ``presence_and_confidence``. A frame counts as visible when the sequence's
+    ``visible`` flag is set (all frames without flags) and its box is finite.
+    """
+    from trackerzoo.evaluation.ope import evaluate_ope
+
+    sequences = list(dataset)
+    runs, hits, entries = {}, 0, 0
+    for seq in sequences:
+        boxes = np.asarray(predictions[seq.name], dtype=np.float64)
+        present, confidence = presence_and_confidence(Path(folder), seq)
+        flags = seq.visible if seq.visible is not None else np.ones(len(seq), dtype=bool)
+        visible = np.asarray(flags, dtype=bool) & np.isfinite(seq.boxes).all(axis=1)
+        predicted = [INITIALIZATION] + [Rectangle(*box) if flag else UNKNOWN
+                                        for box, flag in zip(boxes[1:], present[1:], strict=True)]
+        truth = [Rectangle(*box) if flag else UNKNOWN for box, flag in zip(seq.boxes, visible, strict=True)]
+        overlaps = region_overlaps(predicted, truth, image_sizes[seq.name])
+        reported = np.where(present, confidence, np.nan)  # an absent report is no report at any threshold
+        reported[0] = confidence[0]
+        runs[seq.name] = [LongTermRun(overlaps, reported, int(visible.sum()))]
+        ious = np.where(visible, box_iou(np.nan_to_num(boxes), np.nan_to_num(seq.boxes)), 0.0)
+        found, count = re_entry_hits(ious, present, visible)
+        hits, entries = hits + found, entries + count
+    result = evaluate_longterm(runs)
+    absent_excluded = evaluate_ope({name: np.asarray(boxes) for name, boxes in predictions.items()},
+                                   {seq.name: seq.boxes for seq in sequences},
+                                   {seq.name: seq.visible for seq in sequences}, invalid_frames="exclude")
+    return {"lt_precision": result.precision, "lt_recall": result.recall, "lt_f": result.f,
+            "re_entry": hits / entries if entries else math.nan, "auc_present": absent_excluded.auc}

@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from trackerzoo.errors import NothingToScoreWarning
+from trackerzoo.evaluation.longterm import has_absent_frames, longterm_metrics
 from trackerzoo.evaluation.runner import RUN_RECORD, VOT_KINDS
 from trackerzoo.formats import results_io
 
@@ -175,55 +176,10 @@ def score_box_folder(folder: Path, dataset, kind: str) -> ScoredRun:
         got = evaluate_got10k(predictions, groundtruth, {seq.name: _image_size(seq) for seq in dataset}, visible)
         metrics.update({"ao": got.ao, "sr50": got.sr50, "sr75": got.sr75})
     metrics.update({"auc": ope.auc, "precision": ope.precision, "norm_precision": ope.normalized_precision})
-    if kind in GOT10K_STYLE_KINDS and any(not np.all(np.asarray(seq.visible)[1:]) for seq in dataset
-                                          if seq.visible is not None):
-        metrics.update(longterm_metrics(folder, dataset, predictions))
+    if kind in GOT10K_STYLE_KINDS and has_absent_frames(dataset):
+        metrics.update(longterm_metrics(folder, dataset, predictions, {seq.name: _image_size(seq) for seq in dataset}))
     metrics.update(speed_metrics(times))
     return ScoredRun(run_label(folder), folder, metrics, ope.success_curve, ope.precision_curve)
-
-
-def _presence_and_confidence(folder: Path, sequence) -> tuple[np.ndarray, np.ndarray]:
-    """``[T]`` reported presence (all True without a presence file) and confidence (0 where missing)."""
-    length = len(sequence)
-    present_file = results_io.presence_path(folder, sequence.name)
-    present = results_io.read_presence(present_file) if present_file.is_file() else np.ones(length, dtype=bool)
-    confidence_file = results_io.confidence_path(folder, sequence.name)
-    confidence = results_io.read_times(confidence_file) if confidence_file.is_file() else np.zeros(length)
-    for name, values in (("presence", present), ("confidence", confidence)):
-        if len(values) != length:
-            raise ValueError(f"{str(folder)!r}: the {name} file of {sequence.name!r} has {len(values)} lines "
-                             f"for {length} frames")
-    present[0] = True
-    return present, np.nan_to_num(confidence, nan=0.0)
-
-
-def longterm_metrics(folder: Path, dataset, predictions: dict[str, np.ndarray]) -> dict[str, float]:
-    """``lt_precision``, ``lt_recall``, ``lt_f``, ``re_entry`` and ``auc_present`` of box results (module docstring)."""
-    from trackerzoo.evaluation.longterm import LongTermRun, evaluate_longterm, re_entry_hits
-    from trackerzoo.evaluation.ope import evaluate_ope
-    from trackerzoo.formats.regions import INITIALIZATION, UNKNOWN, Rectangle, box_iou, region_overlaps
-
-    runs, hits, entries = {}, 0, 0
-    for seq in dataset:
-        boxes = predictions[seq.name]
-        present, confidence = _presence_and_confidence(folder, seq)
-        flags = seq.visible if seq.visible is not None else np.ones(len(seq), dtype=bool)
-        visible = np.asarray(flags, dtype=bool) & np.isfinite(seq.boxes).all(axis=1)
-        predicted = [INITIALIZATION] + [Rectangle(*box) if flag else UNKNOWN
-                                        for box, flag in zip(boxes[1:], present[1:], strict=True)]
-        truth = [Rectangle(*box) if flag else UNKNOWN for box, flag in zip(seq.boxes, visible, strict=True)]
-        overlaps = region_overlaps(predicted, truth, _image_size(seq))
-        reported = np.where(present, confidence, np.nan)  # an absent report is no report at any threshold
-        reported[0] = confidence[0]
-        runs[seq.name] = [LongTermRun(overlaps, reported, int(visible.sum()))]
-        ious = np.where(visible, box_iou(np.nan_to_num(boxes), np.nan_to_num(seq.boxes)), 0.0)
-        found, count = re_entry_hits(ious, present, visible)
-        hits, entries = hits + found, entries + count
-    result = evaluate_longterm(runs)
-    absent_excluded = evaluate_ope(predictions, {seq.name: seq.boxes for seq in dataset},
-                                   {seq.name: seq.visible for seq in dataset}, invalid_frames="exclude")
-    return {"lt_precision": result.precision, "lt_recall": result.recall, "lt_f": result.f,
-            "re_entry": hits / entries if entries else math.nan, "auc_present": absent_excluded.auc}
 
 
 def score_vot_folder(folder: Path, dataset) -> ScoredRun:
