@@ -55,7 +55,8 @@ def long_term_run(clip):
     original = inner._update_discriminator
 
     def recording(*args, **kwargs):
-        updates.append((len(predictions), predictions[-1].present and predictions[-1].score >= 0.3))
+        last = predictions[-1]
+        updates.append((len(predictions), last.present and last.score >= tracker.params.lost_threshold))
         return original(*args, **kwargs)
 
     inner._update_discriminator = recording

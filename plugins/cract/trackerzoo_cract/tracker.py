@@ -59,7 +59,7 @@ class CractTracker(Tracker):
     outputs = frozenset({"box"})
     # trackerzoo.longterm thresholds for s~ (README, "Long-term mode": how they were chosen).
     long_term_defaults: ClassVar[dict[str, Any]] = {
-        "lost_threshold": 0.3, "reacquire_threshold": 0.6, "verify_threshold": 0.5,
+        "lost_threshold": 0.4, "reacquire_threshold": 0.6, "verify_threshold": 0.5,
     }
 
     def __init__(self, params: CractParams | None = None, *, variant: str | None = DEFAULT_VARIANT,
