@@ -13,9 +13,11 @@ widening search, MDNet-style verification, LTMU's global re-detection):
     ABSENT     no online update; ``present`` False and ``box`` the last box reported with
                c_t >= lost_threshold. The first ``widen_frames`` frames search one region
                ``widen_factor`` times the normal search region around that box; later
-               frames slide over the whole frame: it is tiled by normal-size search regions
-               (centres ``tile_stride`` search sides apart) and ``tiles_per_frame`` tiles are
-               scored per frame, round robin, so a full sweep takes ceil(tiles / k) frames.
+               frames search one normal region at that box (targets often come back where
+               they left) plus ``tiles_per_frame`` tiles of a sweep over the whole frame,
+               round robin: the frame tiled by search regions (centres ``tile_stride``
+               region sides apart) for the last target size, then again for a target
+               ``grown_scale`` times larger (a target that came closer while away).
                The best candidate that reaches ``reacquire_threshold`` and passes the
                tracker's verification against the initial and the recent target appearance
                (every value of ``Candidate.checks`` >= ``verify_threshold``) -> CONFIRM.
@@ -80,10 +82,12 @@ class Redetector(Protocol):
     def search_side(self) -> float:
         """Side of the tracker's normal search region around the target, frame pixels."""
 
-    def score_regions(self, frame: np.ndarray, centres: np.ndarray, factor: float) -> list[Candidate]:
+    def score_regions(self, frame: np.ndarray, centres: np.ndarray, factor: float,
+                      scale: float = 1.0) -> list[Candidate]:
         """Best candidate of each square region centred at ``centres`` ``[N, 2]`` (x, y pixels).
 
-        A region is ``factor`` times the normal search region (at the normal scale). Each
+        A region is ``factor`` times the search region the tracker would use for a target
+        ``scale`` times the last target size (so ``scale`` also scales the region). Each
         candidate is scored against the target model without changing the tracker's
         state: no update, no move. ``frame`` is the canonical RGB ``uint8`` ``(H, W, 3)``.
         """
@@ -115,6 +119,8 @@ class LongTermParams:
     widen_factor: float = param(2.0, low=1.0, high=8.0, help="side of the widened region, in search regions")
     tile_stride: float = param(0.5, low=0.1, high=2.0, help="distance of global-search tiles, in search sides")
     tiles_per_frame: int = param(2, low=1, high=1000, help="global-search tiles scored per frame (sliding)")
+    grown_scale: float = param(2.0, low=1.0, high=8.0,
+                               help="second sweep of the frame assumes a target this many times larger (1: none)")
     confirm_distance: float = param(1.0, low=0.0, high=100.0,
                                     help="largest move between finding and confirming a candidate, target sizes")
 
@@ -210,20 +216,34 @@ class LongTermTracker(Tracker):
                                    extra={**prediction.extra, "state": PRESENT, "regions": 0})
 
     # -- ABSENT / CONFIRM --------------------------------------------------------------------
-    def _regions(self, frame: np.ndarray) -> tuple[np.ndarray, float]:
-        """Centres and size factor of the regions searched this frame."""
+    def _sweep(self, frame: np.ndarray) -> list[tuple[np.ndarray, float]]:
+        """The global sweep: ``(centre (x, y), scale)`` of every tile, last size first, then grown."""
+        p = self.params
+        scales = (1.0, p.grown_scale) if p.grown_scale > 1.0 else (1.0,)
+        side = self.redetector.search_side()
+        return [(centre, scale) for scale in scales
+                for centre in global_tiles(frame.shape[:2], side * scale, p.tile_stride)]
+
+    def _regions(self, frame: np.ndarray) -> list[tuple[np.ndarray, float, float]]:
+        """The regions searched this frame, grouped as ``(centres [N, 2], factor, scale)``."""
         p = self.params
         if self.state == CONFIRM:
             assert self.candidate is not None
-            return self.candidate.centre[None], 1.0
-        if self.absent_frames <= p.widen_frames:
             x, y, w, h = self.last_box
-            return np.array([[x + w / 2.0, y + h / 2.0]]), p.widen_factor
-        tiles = global_tiles(frame.shape[:2], self.redetector.search_side(), p.tile_stride)
-        count = min(p.tiles_per_frame, len(tiles))
-        chosen = [(self.next_tile + i) % len(tiles) for i in range(count)]
-        self.next_tile = (self.next_tile + count) % len(tiles)
-        return tiles[chosen], 1.0
+            scale = float(np.clip(np.sqrt(self.candidate.box[2] * self.candidate.box[3] / max(w * h, 1e-6)), 0.25, 8.0))
+            return [(self.candidate.centre[None], 1.0, scale)]
+        x, y, w, h = self.last_box
+        last = np.array([[x + w / 2.0, y + h / 2.0]])
+        if self.absent_frames <= p.widen_frames:
+            return [(last, p.widen_factor, 1.0)]
+        sweep = self._sweep(frame)
+        count = min(p.tiles_per_frame, len(sweep))
+        chosen = [sweep[(self.next_tile + i) % len(sweep)] for i in range(count)]
+        self.next_tile = (self.next_tile + count) % len(sweep)
+        groups = [(last, 1.0, 1.0)]
+        for scale in sorted({scale for _, scale in chosen}):
+            groups.append((np.array([c for c, s in chosen if s == scale]), 1.0, scale))
+        return groups
 
     def _passes(self, candidate: Candidate) -> bool:
         p = self.params
@@ -233,8 +253,10 @@ class LongTermTracker(Tracker):
     def _search(self, frame: np.ndarray) -> Prediction:
         self.absent_frames += 1
         self.redetector.set_online_updates(False)
-        centres, factor = self._regions(frame)
-        candidates = self.redetector.score_regions(frame, centres, factor)
+        groups = self._regions(frame)
+        candidates = [c for centres, factor, scale in groups
+                      for c in self.redetector.score_regions(frame, centres, factor, scale)]
+        regions = sum(len(centres) for centres, _, _ in groups)
         best = max(candidates, key=lambda c: c.confidence) if candidates else None
         score = best.confidence if best is not None else 0.0
         found = best is not None and self._passes(best)
@@ -243,12 +265,12 @@ class LongTermTracker(Tracker):
             size = max(np.sqrt(self.candidate.box[2] * self.candidate.box[3]), 1.0)
             close = found and np.linalg.norm(best.centre - self.candidate.centre) <= self.params.confirm_distance * size
             if close:
-                return self._reacquire(best, len(centres))
+                return self._reacquire(best, regions)
             self.state, self.candidate = ABSENT, None
         elif found:
             self.state, self.candidate = CONFIRM, best
         return Prediction(box=self.last_box, score=score, present=False,
-                          extra={"state": self.state, "regions": len(centres)})
+                          extra={"state": self.state, "regions": regions})
 
     def _reacquire(self, candidate: Candidate, regions: int) -> Prediction:
         self.redetector.reacquire(candidate.box)

@@ -57,10 +57,10 @@ class FakeTracker(Tracker):
     def search_side(self):
         return float(SIDE)
 
-    def score_regions(self, frame, centres, factor):
+    def score_regions(self, frame, centres, factor, scale=1.0):
         found = []
         for centre in centres:
-            box, confidence, checks = self._window(frame, centre, SIDE * factor)
+            box, confidence, checks = self._window(frame, centre, SIDE * factor * scale)
             found.append(Candidate(box, confidence, {"initial": checks, "recent": checks}))
         return found
 
@@ -88,15 +88,17 @@ def test_lost_after_n_low_frames_keeps_the_last_box_and_stops_updates():
     assert not tracker.inner.updates_enabled
 
 
-def test_search_widens_then_slides_over_the_whole_frame():
-    tracker = _long_term(lost_after=1, widen_frames=2, tiles_per_frame=3)
+def test_search_widens_then_slides_over_the_whole_frame_at_two_sizes():
+    tracker = _long_term(lost_after=1, widen_frames=2, tiles_per_frame=3, grown_scale=2.0)
     tracker.track(_frame())  # lost
     regions = [tracker.track(_frame()).extra["regions"] for _ in range(2)]
     assert regions == [1, 1]  # the widened region around the last box
     tiles = global_tiles((H, W), SIDE, tracker.params.tile_stride)
-    sweep = -(-len(tiles) // 3)
-    seen = [tracker.track(_frame()).extra["regions"] for _ in range(sweep)]
-    assert sum(seen) >= len(tiles) and max(seen) == 3
+    grown = global_tiles((H, W), 2 * SIDE, tracker.params.tile_stride)
+    assert len(tracker._sweep(_frame())) == len(tiles) + len(grown) and len(grown) < len(tiles)
+    frames = -(-(len(tiles) + len(grown)) // 3)
+    seen = [tracker.track(_frame()).extra["regions"] for _ in range(frames)]
+    assert set(seen) == {4}  # the region at the last box and 3 tiles per frame
 
 
 def test_global_tiles_cover_the_frame():

@@ -234,16 +234,19 @@ class CractTracker(Tracker):
         self.state.size = np.clip(np.array([w, h], dtype=np.float64), self.params.min_target_size, self.frame_size)
 
     @torch.no_grad()
-    def score_regions(self, frame: np.ndarray, centres: np.ndarray, factor: float) -> list[Candidate]:
+    def score_regions(self, frame: np.ndarray, centres: np.ndarray, factor: float,
+                      scale: float = 1.0) -> list[Candidate]:
         """Lines 4-10 of Algorithm 1 in regions centred at ``centres`` ``[N, 2]`` (x, y pixels), state unchanged.
 
-        Each region is ``factor`` search regions wide at the current scale; its best box by
+        The target is assumed ``scale`` times its last size (crop scale and size penalty
+        follow); each region is ``factor`` search regions wide at that scale; its best box by
         s~ (no cosine window: the target may be anywhere) is returned with the checks
         ``initial`` (identifier, nu~+) and ``recent`` (discriminator, tau~). Frame pixels.
         """
         p = self.params
         image = self._frame_tensor(frame)
-        saved = self.state.centre.copy()
+        saved_centre, saved_size = self.state.centre.copy(), self.state.size.copy()
+        self.state.size = saved_size * float(scale)
         candidates: list[Candidate] = []
         try:
             for centre in np.asarray(centres, dtype=np.float64).reshape(-1, 2):
@@ -267,7 +270,7 @@ class CractTracker(Tracker):
                     checks={"initial": float(initial[best]), "recent": float(recent[best])},
                 ))
         finally:
-            self.state.centre = saved
+            self.state.centre, self.state.size = saved_centre, saved_size
         return candidates
 
     # -- steps -----------------------------------------------------------------------------
