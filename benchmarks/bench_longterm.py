@@ -9,8 +9,9 @@ interleaved rounds, seconds per call:
 * ``track()`` on the first ``--frames`` frames (target in view) for CRACT and for CRACT
   long-term: the normal-frame cost, which long-term mode must leave unchanged;
 * one widened-search frame (one region of ``widen_factor`` search regions), one sliding
-  global-search frame (``tiles_per_frame`` normal regions) and one full sweep of the frame
-  (every tile), each through ``score_regions`` of the long-term tracker.
+  global-search frame (the region at the last box plus ``tiles_per_frame`` tiles) and one
+  full sweep of the frame (every tile of both sizes), through ``score_regions`` of the
+  long-term tracker.
 """
 
 from __future__ import annotations
@@ -57,13 +58,17 @@ def main() -> None:
         x, y, w, h = box
         centre = np.array([[x + w / 2.0, y + h / 2.0]])
         tiles = global_tiles(frames[0].shape[:2], inner.search_side(), p.tile_stride)
-        for label, centres, factor in ((f"widened search frame (1 region x {p.widen_factor:g})", centre,
-                                        p.widen_factor),
-                                       (f"global search frame ({p.tiles_per_frame} tiles)",
-                                        tiles[:p.tiles_per_frame], 1.0),
-                                       (f"full sweep ({len(tiles)} tiles)", tiles, 1.0)):
+        grown = global_tiles(frames[0].shape[:2], inner.search_side() * p.grown_scale, p.tile_stride)
+        searches = {
+            f"widened search frame (1 region x {p.widen_factor:g})": [(centre, p.widen_factor, 1.0)],
+            f"global search frame (last box + {p.tiles_per_frame} tiles)": [
+                (np.concatenate([centre, tiles[:p.tiles_per_frame]]), 1.0, 1.0)],
+            f"full sweep ({len(tiles)} + {len(grown)} tiles)": [(tiles, 1.0, 1.0), (grown, 1.0, p.grown_scale)],
+        }
+        for label, groups in searches.items():
             started = time.perf_counter()
-            inner.score_regions(frames[-1], centres, factor)
+            for centres, factor, scale in groups:
+                inner.score_regions(frames[-1], centres, factor, scale)
             times.setdefault(label, []).append(time.perf_counter() - started)
     for label, values in times.items():
         print(f"{label}: {statistics.median(values):.3f} s")
