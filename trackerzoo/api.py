@@ -71,6 +71,7 @@ def create(
     weights: str | None = "default",
     device: str = "auto",
     threads: int | str | None = None,
+    long_term: bool | str | dict[str, Any] = False,
     **params: Any,
 ) -> Tracker:
     """Build a ready-to-use tracker; the one builder of the library (the runner uses it too).
@@ -87,13 +88,18 @@ def create(
     see ``trackerzoo.threads``): ``None`` (default) leaves torch's count alone, so results do
     not depend on the machine's load (torch's sums depend on the thread count); ``"auto"``
     takes the free cores (CPU affinity minus the load of other processes), never more than
-    torch uses now; an integer is used as given.
+    torch uses now; an integer is used as given. ``long_term`` (default False: the tracker
+    as it is, short-term) wraps the tracker in ``trackerzoo.longterm.LongTermTracker``
+    (presence, re-detection, verified re-acquisition) when True, ``"true"`` (as ``--set
+    long_term=true`` gives it) or a dict of ``LongTermParams`` overrides.
 
     Raises ``TrackerNotFoundError`` for an unknown registered name and ``ValueError``
-    for an unknown variant or parameter, a bad ``threads`` value, a device the tracker does not support, or a
-    ``module:Class`` that cannot be imported or is no ``Tracker``.
+    for an unknown variant or parameter, a bad ``threads`` value, a device the tracker does not support, a
+    ``module:Class`` that cannot be imported or is no ``Tracker``, a bad ``long_term`` value, or
+    ``long_term`` for a tracker without a long-term mode.
     """
     threads = validate_threads(threads)
+    long_term_overrides = _long_term_overrides(long_term)
     if isinstance(name, str) and ":" not in name:
         info = default_registry().get(name)
         factory: Any = info.factory
@@ -114,7 +120,26 @@ def create(
     if resolved.type not in supported:
         raise ValueError(f"tracker {label!r} runs on {', '.join(supported)} only; got device={device!r}")
     apply_threads(threads)
-    return factory(built_params, variant=variant, weights=weights, device=resolved)
+    tracker = factory(built_params, variant=variant, weights=weights, device=resolved)
+    if long_term_overrides is None:
+        return tracker
+    from trackerzoo.longterm import make_long_term
+
+    return make_long_term(tracker, long_term_overrides)
+
+
+def _long_term_overrides(long_term: Any) -> dict[str, Any] | None:
+    """``create``'s ``long_term``: None for short-term, else the ``LongTermParams`` overrides."""
+    if isinstance(long_term, str):
+        text = long_term.strip().lower()
+        if text not in ("true", "false", "1", "0", "yes", "no"):
+            raise ValueError(f"long_term must be true or false, got {long_term!r}")
+        long_term = text in ("true", "1", "yes")
+    if isinstance(long_term, dict):
+        return dict(long_term)
+    if isinstance(long_term, (bool, int)) and long_term in (0, 1):
+        return {} if long_term else None
+    raise ValueError(f"long_term must be a bool or a dict of long-term parameters, got {long_term!r}")
 
 
 def create_batch(
@@ -133,13 +158,15 @@ def create_batch(
     ``create``; every slot uses the same tracker, parameters and device. A registered
     tracker with a ``batch_factory`` (its native batched implementation, e.g. CRACT's one
     backbone call per step) gets that when ``native`` is true; otherwise, and for
-    unregistered ``Tracker`` classes, ``n`` trackers built by ``create`` run in a loop
-    (``LoopBatchTracker``). Both give the results of ``n`` separate trackers.
+    unregistered ``Tracker`` classes and long-term mode (``long_term`` in ``params``), ``n``
+    trackers built by ``create`` run in a loop (``LoopBatchTracker``). Both give the results of ``n`` separate trackers.
 
     Raises ``ValueError`` for ``n`` that is not an integer >= 1, a ``batch_factory`` that
     returns no ``BatchTracker`` of ``n`` slots, and everything ``create`` raises.
     """
     n = check_batch_size(n)
+    if _long_term_overrides(params.get("long_term", False)) is not None:
+        native = False  # the long-term state machine runs per tracker
     prototype = create(name, variant=variant, weights=weights, device=device, **params)
     batch_factory = None
     if native and isinstance(name, str) and ":" not in name:

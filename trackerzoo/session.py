@@ -187,6 +187,40 @@ def ope_target(sequence: Any, accepts_mask: bool) -> tuple[np.ndarray, tuple[flo
     return first_box, tuple(float(v) for v in first_box), None
 
 
+@dataclasses.dataclass
+class OPERun:
+    """What the OPE protocol records per frame ``[T]``: boxes ``[T, 4]`` (``x, y, w, h`` pixels, row 0 the
+    ground truth), tracker-only seconds, whether the target was reported present (row 0 True) and the
+    score (presence confidence; row 0 NaN: the initialisation has none)."""
+
+    boxes: np.ndarray
+    seconds: list[float]
+    present: np.ndarray
+    confidence: np.ndarray
+
+
+def run_ope_full(tracker: Tracker, sequence: Any, *, max_frames: int | None = None) -> OPERun:
+    """``run_ope`` that also records ``Prediction.present`` and ``Prediction.score`` per frame (``OPERun``).
+
+    While the tracker reports the target absent its box row is the last box it reported
+    present (``Prediction`` keeps it), the GOT-10k/LaSOT convention of keeping a box.
+    """
+    length = len(sequence) if max_frames is None else min(len(sequence), int(max_frames))
+    first_box, init_box, init_mask = ope_target(sequence, getattr(tracker, "accepts_mask", False))
+    frames = (sequence.frame(index) for index in range(length))
+    steps = run_tracker(tracker, frames, init_box=init_box, init_mask=init_mask)
+    run = OPERun(np.full((length, 4), np.nan), [], np.ones(length, dtype=bool), np.full(length, np.nan))
+    for step in steps:
+        run.seconds.append(step.seconds)
+        if step.index == 0:
+            run.boxes[0] = first_box
+            continue
+        run.boxes[step.index] = step.prediction.box
+        run.present[step.index] = step.prediction.present
+        run.confidence[step.index] = step.prediction.score
+    return run
+
+
 def run_ope(tracker: Tracker, sequence: Any, *, max_frames: int | None = None) -> tuple[np.ndarray, list[float]]:
     """The one-pass evaluation (OPE) protocol of OTB/LaSOT/GOT-10k through ``run_tracker``.
 
@@ -197,13 +231,5 @@ def run_ope(tracker: Tracker, sequence: Any, *, max_frames: int | None = None) -
     ``[T, 4]`` (``x, y, w, h`` pixels; row 0 is the ground truth) and the tracker-only
     seconds per frame. Raises ``ValueError`` when frame 0 has no finite box.
     """
-    length = len(sequence) if max_frames is None else min(len(sequence), int(max_frames))
-    first_box, init_box, init_mask = ope_target(sequence, getattr(tracker, "accepts_mask", False))
-    frames = (sequence.frame(index) for index in range(length))
-    steps = run_tracker(tracker, frames, init_box=init_box, init_mask=init_mask)
-    boxes = np.full((length, 4), np.nan)
-    times: list[float] = []
-    for step in steps:
-        times.append(step.seconds)
-        boxes[step.index] = first_box if step.index == 0 else step.prediction.box
-    return boxes, times
+    run = run_ope_full(tracker, sequence, max_frames=max_frames)
+    return run.boxes, run.seconds

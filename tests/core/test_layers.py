@@ -44,6 +44,7 @@ LAYERS: dict[str, str] = {
     "trackerzoo.api": "core",
     "trackerzoo.tracker": "core",
     "trackerzoo.batch": "core",  # BatchTracker, the loop fallback
+    "trackerzoo.longterm": "core",  # long-term mode: Redetector interface, LongTermTracker state machine
     "trackerzoo": "front",  # the package itself: create, list_trackers, Tracker, Prediction
     "trackerzoo.session": "front",  # the one tracking loop
     "trackerzoo.datasets": "datasets",

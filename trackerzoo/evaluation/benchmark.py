@@ -9,6 +9,9 @@ Protocols and where they look for results (see ``results_io`` for the formats):
 * ``ope``    -- OTB, LaSOT, UAV123, NfS, TrackingNet, plain: ``<results>/<seq>.txt``
   (or the GOT-10k layout ``<seq>/<seq>_001.txt``; the first repetition is used);
 * ``got10k`` -- ``<seq>.txt`` or ``<seq>/<seq>_NNN.txt`` (all repetitions pooled);
+* ``ope`` and ``got10k`` add the long-term metrics (``longterm.longterm_metrics``: the
+  first repetition, ``<seq>_present.value``/``<seq>_confidence.value`` when present) when
+  some sequence has frames without a visible target;
 * ``vot``    -- ``<results>/<seq>/<seq>_<anchor:08d>.txt`` region lines per run, or
   the ``.bin`` file vot-toolkit 0.9 writes there by default;
 * ``davis``  -- DAVIS, YouTube-VOS: ``<results>/<video>/<frame>.png`` index PNGs in
@@ -27,6 +30,7 @@ import numpy as np
 from trackerzoo.datasets import Dataset, Sequence
 from trackerzoo.evaluation.davis import evaluate_davis
 from trackerzoo.evaluation.got10k import evaluate_got10k
+from trackerzoo.evaluation.longterm import has_absent_frames, longterm_metrics
 from trackerzoo.evaluation.ope import INVALID_FRAME_RULES, evaluate_ope
 from trackerzoo.evaluation.vot import VOTTruth, evaluate_vot, sequence_anchor_runs
 from trackerzoo.formats.regions import rasterize
@@ -80,7 +84,9 @@ def score_ope(dataset: Dataset, results_dir: Path, *, invalid_frames: str = "cou
     predictions = {s.name: _box_results(results_dir, s)[0] for s in dataset}
     result = evaluate_ope(predictions, {s.name: s.boxes for s in dataset}, {s.name: s.visible for s in dataset},
                           invalid_frames=invalid_frames)
-    return {"protocol": "ope", **result.summary(),
+    longterm = (longterm_metrics(results_dir, dataset, predictions, {s.name: s.image_size for s in dataset})
+                if has_absent_frames(dataset) else {})
+    return {"protocol": "ope", **result.summary(), **longterm,
             "success_curve": result.success_curve.tolist(), "precision_curve": result.precision_curve.tolist(),
             "norm_precision_curve": result.normalized_precision_curve.tolist(),
             "per_sequence": {name: {"auc": float(np.mean(c.success)), "precision": float(c.precision[20]),
@@ -92,7 +98,9 @@ def score_got10k(dataset: Dataset, results_dir: Path) -> dict[str, Any]:
     predictions = {s.name: _box_results(results_dir, s) for s in dataset}
     result = evaluate_got10k(predictions, {s.name: s.boxes for s in dataset},
                              {s.name: s.image_size for s in dataset}, {s.name: s.visible for s in dataset})
-    return {"protocol": "got10k", **result.summary(), "success_curve": result.success_curve.tolist(),
+    longterm = (longterm_metrics(results_dir, dataset, {name: runs[0] for name, runs in predictions.items()},
+                                 {s.name: s.image_size for s in dataset}) if has_absent_frames(dataset) else {})
+    return {"protocol": "got10k", **result.summary(), **longterm, "success_curve": result.success_curve.tolist(),
             "per_sequence": result.per_sequence}
 
 

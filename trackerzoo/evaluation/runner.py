@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import os
 import tempfile
 import time
@@ -42,6 +43,7 @@ from trackerzoo import Prediction, Tracker
 from trackerzoo.formats import results_io
 from trackerzoo.formats.regions import (
     INITIALIZATION,
+    UNKNOWN,
     Mask,
     Rectangle,
     Region,
@@ -49,7 +51,7 @@ from trackerzoo.formats.regions import (
     rasterize,
     region_to_box,
 )
-from trackerzoo.session import run_ope, run_tracker
+from trackerzoo.session import run_ope_full, run_tracker
 
 RUN_RECORD = "run.json"
 VOT_KINDS = frozenset({"vot"})
@@ -133,7 +135,9 @@ class JobOutput:
     ``x, y, w, h`` pixels, row 0 the ground truth); VOT jobs have ``regions``, one region
     line per frame as ``format_region`` writes it (``1`` first, masks in their ``m...``
     RLE form), so a mask costs its run lengths rather than a full ``(H, W)`` array.
-    ``seconds`` is the job's wall time.
+    ``seconds`` is the job's wall time. OPE jobs also carry ``present`` (``Prediction.present``
+    per frame, frame 0 True) and ``confidence`` (``Prediction.score``, frame 0 NaN), written
+    as ``<seq>_present.value`` and ``<seq>_confidence.value`` (``results_io``).
     """
 
     job: Job
@@ -141,6 +145,8 @@ class JobOutput:
     seconds: float
     boxes: np.ndarray | None = None
     regions: tuple[str, ...] | None = None
+    present: tuple[bool, ...] | None = None
+    confidence: tuple[float, ...] | None = None
 
 
 def write_job_output(out: str | os.PathLike, output: JobOutput) -> None:
@@ -154,6 +160,10 @@ def write_job_output(out: str | os.PathLike, output: JobOutput) -> None:
     if (output.boxes is None) == (output.regions is None):
         raise ValueError(f"the output of job {job!r} must have exactly one of boxes and regions")
     results_io.write_times(job.time_path(out), output.times)
+    if output.present is not None and job.anchor is None:
+        results_io.write_presence(results_io.presence_path(out, job.sequence), output.present)
+        confidence = output.confidence if output.confidence is not None else [math.nan] * len(output.present)
+        results_io.write_values(results_io.confidence_path(out, job.sequence), confidence)
     if output.boxes is not None:
         results_io.write_box_file(job.result_path(out), output.boxes)
     else:
@@ -291,6 +301,11 @@ def vot_region(prediction: Prediction) -> Region:
     return Rectangle(*prediction.box)
 
 
+def vot_lt_region(prediction: Prediction) -> Region:
+    """The region of a prediction in a VOT long-term run: ``0`` (empty) when the target is reported absent."""
+    return vot_region(prediction) if prediction.present else UNKNOWN
+
+
 def track_job(context: RunContext, job: Job, on_frames: FrameCallback | None = None,
               sequence: Any = None) -> JobOutput:
     """Track one sequence (or one VOT anchor run) and return its predictions; writes nothing.
@@ -306,8 +321,10 @@ def track_job(context: RunContext, job: Job, on_frames: FrameCallback | None = N
     started = time.perf_counter()
     try:
         if job.anchor is None:
-            boxes, times = run_ope(tracker, sequence if on_frames is None else _CountedSequence(sequence, counter))
-            return JobOutput(job, tuple(times), time.perf_counter() - started, boxes=boxes)
+            run = run_ope_full(tracker, sequence if on_frames is None else _CountedSequence(sequence, counter))
+            return JobOutput(job, tuple(run.seconds), time.perf_counter() - started, boxes=run.boxes,
+                             present=tuple(bool(v) for v in run.present),
+                             confidence=tuple(float(v) for v in run.confidence))
         regions, times = _run_vot(tracker, sequence, job, counter)
         return JobOutput(job, tuple(times), time.perf_counter() - started,
                          regions=tuple(format_region(region) for region in regions))

@@ -88,6 +88,8 @@ class _Run:
         self.next = 1  # position in ``order`` of the next frame to track
         self.times: list[float] = []
         self.outputs: list[Any] = []  # OPE: boxes of frames 1..; VOT: regions of frames 1..
+        self.present: list[bool] = []  # OPE: Prediction.present of frames 1..
+        self.confidence: list[float] = []  # OPE: Prediction.score of frames 1..
 
     @property
     def done(self) -> bool:
@@ -101,6 +103,8 @@ class _Run:
     def record(self, prediction: trackerzoo.Prediction, seconds: float) -> None:
         self.times.append(seconds)
         self.outputs.append(vot_region(prediction) if self.vot else prediction.box)
+        self.present.append(prediction.present)
+        self.confidence.append(prediction.score)
 
     def write(self) -> JobResult:
         """The job's time and result files through ``write_job_output``, the runner's one writer."""
@@ -113,7 +117,8 @@ class _Run:
             boxes[0] = self.first_box
             for row, box in enumerate(self.outputs, start=1):
                 boxes[row] = box
-            output = JobOutput(self.job, tuple(self.times), float(sum(self.times)), boxes=boxes)
+            output = JobOutput(self.job, tuple(self.times), float(sum(self.times)), boxes=boxes,
+                               present=(True, *self.present), confidence=(float("nan"), *self.confidence))
         write_job_output(self.out, output)
         return JobResult(self.job, float(sum(self.times)))
 

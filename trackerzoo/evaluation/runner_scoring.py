@@ -6,6 +6,14 @@ visibility flags: frames where the target is fully hidden or out of view do not
 count for AO/SR, and count as failures in the OPE curves, the LaSOT rule); every
 other kind -> OPE success AUC, precision and normalized precision.
 
+Long-term metrics (``trackerzoo.evaluation.longterm``) join the GOT-10k-style kinds when
+the target is absent on some frame of the scored sequences: ``lt_precision``,
+``lt_recall``, ``lt_f`` (VOT-LT, over the presence confidences of ``<seq>_confidence.value``;
+a folder without them scores every frame as reported with confidence 0, as the
+vot-toolkit does), ``re_entry`` (fraction of re-entries after which the tracker is back
+on target within 30 frames) and ``auc_present`` (OPE success AUC with the absent frames
+left out, the GOT-10k rule, instead of counted as failures).
+
 Metric names are the same in every table, JSON report and plot of the CLI:
 ``ao``, ``sr50``, ``sr75`` (GOT-10k), ``auc``, ``precision`` (at 20 px), ``norm_precision``
 (OPE), ``eao``, ``accuracy``, ``robustness`` (VOT), ``J``, ``F``, ``JF`` (DAVIS), and the
@@ -26,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from trackerzoo.errors import NothingToScoreWarning
+from trackerzoo.evaluation.longterm import has_absent_frames, longterm_metrics
 from trackerzoo.evaluation.runner import RUN_RECORD, VOT_KINDS
 from trackerzoo.formats import results_io
 
@@ -167,6 +176,8 @@ def score_box_folder(folder: Path, dataset, kind: str) -> ScoredRun:
         got = evaluate_got10k(predictions, groundtruth, {seq.name: _image_size(seq) for seq in dataset}, visible)
         metrics.update({"ao": got.ao, "sr50": got.sr50, "sr75": got.sr75})
     metrics.update({"auc": ope.auc, "precision": ope.precision, "norm_precision": ope.normalized_precision})
+    if kind in GOT10K_STYLE_KINDS and has_absent_frames(dataset):
+        metrics.update(longterm_metrics(folder, dataset, predictions, {seq.name: _image_size(seq) for seq in dataset}))
     metrics.update(speed_metrics(times))
     return ScoredRun(run_label(folder), folder, metrics, ope.success_curve, ope.precision_curve)
 

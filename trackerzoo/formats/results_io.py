@@ -17,6 +17,15 @@ the GOT-10k toolkit or the VOT toolkit can be scored here and ours there:
   unless ``VOT_RESULTS_BINARY=0``; ``read_vot_binary_trajectory`` reads those, and
   ``find_vot_result`` takes the ``.txt`` file first, as the toolkit does.
 * times: one number (seconds) per line.
+* presence (long-term, issue #22): next to a box file ``<seq>.txt`` (whose rows keep the
+  last reported box while the target is reported absent, as GOT-10k/LaSOT expect a box
+  on every line), ``<seq>_present.value`` holds ``1``/``0`` per frame and
+  ``<seq>_confidence.value`` the presence confidence (blank for frame 0); ``.value`` as
+  vot-toolkit's per-frame property files, so that tools reading every ``.txt`` of a
+  results folder as a box file are not misled. VOT-LT runs
+  follow vot-toolkit's unsupervised (long-term) experiment: ``<seq>/<seq>_001.txt`` with
+  ``1`` on frame 0 and ``0`` (an empty region) where the target is reported absent, and
+  ``<seq>/<seq>_001_confidence.value`` with one confidence per frame (blank for frame 0).
 
 Every write is atomic (temporary file in the same folder, then ``os.replace``) so an
 interrupted evaluation run never leaves a half-written result that a resumed run
@@ -230,6 +239,25 @@ def write_times(path: str | os.PathLike, seconds: Iterable[float]) -> None:
     write_text_atomic(path, "".join(f"{float(t):.6f}\n" for t in seconds))
 
 
+def write_values(path: str | os.PathLike, values: Iterable[float]) -> None:
+    """One number per line (6 decimals), a blank line for NaN (vot-toolkit's "no value"), atomically."""
+    write_text_atomic(path, "".join(f"{float(v):.6f}\n" if math.isfinite(float(v)) else "\n" for v in values))
+
+
+def write_presence(path: str | os.PathLike, present: Iterable[bool]) -> None:
+    """``1`` (target reported present) or ``0`` per line, atomically."""
+    write_text_atomic(path, "".join("1\n" if flag else "0\n" for flag in present))
+
+
+def read_presence(path: str | os.PathLike) -> np.ndarray:
+    """``[T]`` bool from a ``write_presence`` file; any value but 0 and 1 is an error naming the line."""
+    values = read_times(path)
+    bad = np.flatnonzero(~np.isin(values, (0.0, 1.0)))
+    if bad.size:
+        raise ValueError(f"line {bad[0] + 1} of {os.fspath(path)!r} is not 0 or 1")
+    return values.astype(bool)
+
+
 # --------------------------------------------------------------------------- layouts
 # Every builder below checks the sequence name with ``safe_name``, so that a name read
 # from a data file can never place a result outside ``results_dir``.
@@ -261,6 +289,46 @@ def find_box_results(results_dir: str | os.PathLike, sequence: str) -> list[Path
         pattern = re.compile(rf"{re.escape(sequence)}_(\d+)\.txt")
         return sorted(p for p in folder.iterdir() if pattern.fullmatch(p.name))
     return []
+
+
+def presence_path(results_dir: str | os.PathLike, sequence: str) -> Path:
+    """``<results>/<seq>_present.value``: 1/0 per frame, beside the box file."""
+    return Path(results_dir) / f"{_checked(results_dir, sequence)}_present.value"
+
+
+def confidence_path(results_dir: str | os.PathLike, sequence: str) -> Path:
+    """``<results>/<seq>_confidence.value``: the presence confidence per frame (blank for frame 0)."""
+    return Path(results_dir) / f"{_checked(results_dir, sequence)}_confidence.value"
+
+
+def vot_lt_result_path(results_dir: str | os.PathLike, sequence: str, repetition: int = 1) -> Path:
+    """``<results>/<seq>/<seq>_<repetition:03d>.txt``: a run of vot-toolkit's unsupervised (long-term) experiment."""
+    name = _checked(results_dir, sequence)
+    return Path(results_dir) / name / f"{name}_{repetition:03d}.txt"
+
+
+def vot_lt_confidence_path(results_dir: str | os.PathLike, sequence: str, repetition: int = 1) -> Path:
+    """``<results>/<seq>/<seq>_<repetition:03d>_confidence.value``, the toolkit's per-frame confidence property."""
+    return vot_lt_result_path(results_dir, sequence, repetition).with_name(
+        f"{_checked(results_dir, sequence)}_{repetition:03d}_confidence.value")
+
+
+def write_vot_lt_run(results_dir: str | os.PathLike, sequence: str, regions: Iterable[Region],
+                     confidence: Iterable[float], repetition: int = 1) -> Path:
+    """Write one long-term run the way vot-toolkit's unsupervised experiment stores it; returns the region file.
+
+    ``regions``: one per frame (``INITIALIZATION`` first, ``Special(0)`` where the target
+    is reported absent); ``confidence``: one per frame (NaN -> blank line, as frame 0).
+    The confidence file is written first, the region file last (its existence marks the
+    run complete). Raises ``ValueError`` when the two lengths differ.
+    """
+    regions, confidence = list(regions), list(confidence)
+    if len(regions) != len(confidence):
+        raise ValueError(f"{len(regions)} regions for {len(confidence)} confidences")
+    write_values(vot_lt_confidence_path(results_dir, sequence, repetition), confidence)
+    target = vot_lt_result_path(results_dir, sequence, repetition)
+    write_region_file(target, regions)
+    return target
 
 
 def vot_run_name(sequence: str, anchor: int) -> str:

@@ -11,17 +11,25 @@
                  rank beta * s~_i + (1 - beta) * c_i (Eq. 10) with the SiamRPN++ penalty and window
                  smooth the size, map back to the frame
                  every K frames: collect samples around b_t, refit the discriminator's fc layers
+
+Long-term mode (``trackerzoo.longterm``, ``create("cract", long_term=True)``): the presence
+confidence is the box classification score s~ of Eq. 9 (alpha * identifier + (1 - alpha) *
+discriminator, both probabilities); a candidate region is scored by the same cascade, and
+verified by the identifier (its similarity to the initial template) and the discriminator
+(trained online on the recent appearance, frozen while the target is absent).
 """
 
 from __future__ import annotations
 
 import dataclasses
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 
 from trackerzoo import Prediction, Tracker
 from trackerzoo.geometry.motion_priors import rank_with_priors, size_change_penalty
+from trackerzoo.longterm import Candidate
 from trackerzoo.nn.inference import prepare_for_inference
 from trackerzoo.patches import sample_patches, siamese_crop_side
 from trackerzoo_cract.loading import build_network
@@ -49,6 +57,10 @@ class CractTracker(Tracker):
 
     Params = CractParams
     outputs = frozenset({"box"})
+    # trackerzoo.longterm thresholds for s~ (README, "Long-term mode": how they were chosen).
+    long_term_defaults: ClassVar[dict[str, Any]] = {
+        "lost_threshold": 0.4, "reacquire_threshold": 0.6, "verify_threshold": 0.5,
+    }
 
     def __init__(self, params: CractParams | None = None, *, variant: str | None = DEFAULT_VARIANT,
                  weights: str | None = "default", device: torch.device | str = "cpu") -> None:
@@ -119,6 +131,7 @@ class CractTracker(Tracker):
         self.state = TargetState(centre=np.array([x + w / 2.0, y + h / 2.0]), size=np.array([w, h], dtype=np.float64))
         self.frame_size = np.array([frame.shape[1], frame.shape[0]], dtype=np.float64)
         self.frame_index = 0
+        self.online_updates = True
         self.generator = torch.Generator().manual_seed(p.seed)
         image = self._frame_tensor(frame)
 
@@ -191,7 +204,7 @@ class CractTracker(Tracker):
         self._move_to(boxes[best], scale, p.lr * float(penalty[best] * ranking[best]), p.search_size)
 
         # Line 12: online update of the discriminator every K frames.
-        if p.use_discriminator and self.frame_index % p.update_interval == 0:
+        if p.use_discriminator and self.online_updates and self.frame_index % p.update_interval == 0:
             self._update_discriminator(maps.phi34, boxes, best, float(classification[best]), scale)
 
         x, y = self.state.centre - self.state.size / 2.0
@@ -200,6 +213,65 @@ class CractTracker(Tracker):
             score=float(ranking[best]),
             extra={"classification": float(classification[best]), "coarse": float(coarse[best])},
         )
+
+    # -- long-term mode (trackerzoo.longterm.Redetector) ------------------------------------
+    def presence(self, prediction: Prediction) -> float:
+        """s~ of Eq. 9 for the chosen box, in [0, 1]."""
+        return float(prediction.extra["classification"])
+
+    def search_side(self) -> float:
+        """Side of the search region x in frame pixels (the template side scaled by 255 / 127)."""
+        return self._template_side() * self.params.search_size / self.params.template_size
+
+    def set_online_updates(self, enabled: bool) -> None:
+        """Allow or stop line 12 of Algorithm 1 (the discriminator's online update)."""
+        self.online_updates = bool(enabled)
+
+    def reacquire(self, box: tuple[float, float, float, float]) -> None:
+        """Continue from a verified re-detection: ``box`` (x, y, w, h, pixels) becomes b_{t}."""
+        x, y, w, h = box
+        self.state.centre = np.array([x + w / 2.0, y + h / 2.0])
+        self.state.size = np.clip(np.array([w, h], dtype=np.float64), self.params.min_target_size, self.frame_size)
+
+    @torch.no_grad()
+    def score_regions(self, frame: np.ndarray, centres: np.ndarray, factor: float,
+                      scale: float = 1.0) -> list[Candidate]:
+        """Lines 4-10 of Algorithm 1 in regions centred at ``centres`` ``[N, 2]`` (x, y pixels), state unchanged.
+
+        The target is assumed ``scale`` times its last size (crop scale and size penalty
+        follow); each region is ``factor`` search regions wide at that scale; its best box by
+        s~ (no cosine window: the target may be anywhere) is returned with the checks
+        ``initial`` (identifier, nu~+) and ``recent`` (discriminator, tau~). Frame pixels.
+        """
+        p = self.params
+        image = self._frame_tensor(frame)
+        saved_centre, saved_size = self.state.centre.copy(), self.state.size.copy()
+        self.state.size = saved_size * float(scale)
+        candidates: list[Candidate] = []
+        try:
+            for centre in np.asarray(centres, dtype=np.float64).reshape(-1, 2):
+                self.state.centre = centre
+                crop, scale, size = self._region_crop(image, factor)
+                maps = self.features(crop)
+                proposals, _ = self._proposals(maps, self._target_in_crop(scale, size), size)
+                zeros = torch.zeros(proposals.shape[0], dtype=torch.long, device=self.device)
+                refinement = self.network.refine(maps.phi34, proposals, zeros, self.template.initial,
+                                                 align=p.align_features)
+                initial = Identifier.target_probability(refinement.identity_logits)
+                recent = self.discriminator.score(refinement.features) if p.use_discriminator else initial
+                classification = p.alpha * initial + (1.0 - p.alpha) * recent
+                best = int(torch.argmax(classification))
+                box = refinement.boxes[best].double().cpu().numpy()
+                box_centre = centre + (box[:2] - size / 2.0) / scale
+                w, h = box[2:] / scale
+                candidates.append(Candidate(
+                    box=(box_centre[0] - w / 2.0, box_centre[1] - h / 2.0, w, h),
+                    confidence=float(classification[best]),
+                    checks={"initial": float(initial[best]), "recent": float(recent[best])},
+                ))
+        finally:
+            self.state.centre, self.state.size = saved_centre, saved_size
+        return candidates
 
     # -- steps -----------------------------------------------------------------------------
     def _score_extent(self, maps) -> float:

@@ -1,8 +1,10 @@
 """OpenCV contrib trackers behind the ``trackerzoo.Tracker`` protocol.
 
 OpenCV's trackers take BGR frames and integer rectangles and return only a success
-flag, so the score is 1.0 while OpenCV reports success and 0.0 when it reports loss;
-on loss the last box is kept. OpenCV segfaults, hangs or asserts on some parameters,
+flag, so the score is 1.0 while OpenCV reports success and 0.0 when it reports loss,
+and ``Prediction.present`` is that flag (issue #22: no calibration is possible for a
+binary signal, so the presence confidence is the flag itself); on loss the last box is
+kept. OpenCV segfaults, hangs or asserts on some parameters,
 boxes and frames; the declared parameter ranges, ``BoxLimits`` and ``fit_rect`` keep
 those away from it (the limits were measured on OpenCV 5.0). Parameters left at ``None`` keep OpenCV's defaults, so
 the baselines stay exactly the published OpenCV configurations unless asked otherwise.
@@ -257,10 +259,11 @@ class OpenCVTracker(Tracker):
         try:
             ok, rect = self._cv_update(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
         except cv2.error as exc:
-            return Prediction(box=self._last_box, score=0.0, extra={"opencv_error": _opencv_reason(exc)})
+            return Prediction(box=self._last_box, score=0.0, present=False,
+                              extra={"opencv_error": _opencv_reason(exc)})
         if ok:
             self._last_box = tuple(float(v) for v in rect)
-        return Prediction(box=self._last_box, score=1.0 if ok else 0.0)
+        return Prediction(box=self._last_box, score=1.0 if ok else 0.0, present=bool(ok))
 
 
 def _opencv_reason(exc: Exception) -> str:

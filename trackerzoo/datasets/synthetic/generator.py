@@ -66,6 +66,13 @@ PRESETS: dict[str, DatasetSpec] = {
     "zoo-synth-val-close-pairs": DatasetSpec(sequences=30, frames=(150, 300), seed=20261123, split="val",
                                              prefix="zsc",
                                              config=SceneConfig(p_companion=1.0, companion_spacing="extent")),
+    # Long-term (issue #22): held-out, 600-1000 frames, two exits of 40-120 frames with
+    # re-entry through another border elsewhere, a full occlusion, crossing look-alikes
+    # and one look-alike wandering through the whole sequence; ground-truth absence in
+    # absence.label / empty VOT regions. 12 sequences keep an evaluation within CPU reach.
+    "zoo-synth-lt": DatasetSpec(sequences=12, frames=(600, 1000), seed=20261201, split="val", prefix="zlt",
+                                config=SceneConfig(p_exit=0.0, p_occluder=1.0, p_distractor=1.0,
+                                                   long_term_exits=2, full_occlusions=1, look_alikes=1)),
 }
 
 

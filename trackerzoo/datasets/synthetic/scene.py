@@ -55,6 +55,16 @@ class SceneConfig:
     # vertical offset), so thin targets walk shoulder to shoulder, from a 40% overlap to a
     # gap of a fifth of a width, like the people of the demo clip.
     companion_spacing: str = "size"
+    # Long-term knobs (the ``zoo-synth-lt`` preset), all off by default and drawn after every
+    # other draw, so sets made without them are unchanged. ``long_term_exits``: exits in which
+    # the target leaves the view for ``exit_frames`` frames (inclusive range) and re-enters
+    # through another border at another place. ``full_occlusions``: occluders two to three
+    # times the target's size crossing its centre. ``look_alikes``: look-alikes wandering
+    # through the whole frame for the whole sequence (what a re-detector must not lock on).
+    long_term_exits: int = 0
+    exit_frames: tuple[int, int] = (40, 120)
+    full_occlusions: int = 0
+    look_alikes: int = 0
 
     def __post_init__(self) -> None:
         width, height = self.frame_size
@@ -68,6 +78,12 @@ class SceneConfig:
         if self.companion_spacing not in COMPANION_SPACINGS:
             raise ValueError(f"companion_spacing must be one of {', '.join(COMPANION_SPACINGS)}, "
                              f"got {self.companion_spacing!r}")
+        for name in ("long_term_exits", "full_occlusions", "look_alikes"):
+            if int(getattr(self, name)) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}")
+        shortest, longest = self.exit_frames
+        if not 1 <= shortest <= longest:
+            raise ValueError(f"exit_frames {self.exit_frames} must satisfy 1 <= min <= max")
 
 
 @dataclass
@@ -322,6 +338,110 @@ def plan_scene(pool: AssetPool, rng: np.random.Generator, length: int, config: S
         companion = _companion_layer(rng, sprite, target, length, config.companion_spacing)
         (above if rng.random() < 0.3 else below).append(companion)
         events["companion"] = kind
+    _long_term_events(rng, pool, target_sprite, target, length, config, below, above, events)
     events["background"] = background.name
     events["target"] = target_sprite.name
     return Scene(length, config.frame_size, background, camera, [*below, target, *above], illumination, events)
+
+
+# Frames over which the target slides out of (or into) the view on a long-term exit.
+EXIT_RAMP = (12, 25)
+
+
+def _border_distance(x: float, y: float, side: str, frame_size: tuple[int, int]) -> float:
+    width, height = frame_size
+    return {"left": x, "right": width - x, "top": y, "bottom": height - y}[side]
+
+
+def _side_push(side: str) -> tuple[float, float]:
+    return {"left": (-1.0, 0.0), "right": (1.0, 0.0), "top": (0.0, -1.0), "bottom": (0.0, 1.0)}[side]
+
+
+def _fold(values: np.ndarray, low: float, high: float) -> np.ndarray:
+    """Fold a path smoothly into ``[low, high]`` by a cosine of the scaled position (mirrored outside)."""
+    return low + (high - low) * 0.5 * (1.0 - np.cos(np.pi * (values - low) / (high - low)))
+
+
+def _re_entry_exits(rng: np.random.Generator, target: Layer, length: int, config: SceneConfig) -> list[dict]:
+    """Long exits: out through the nearest border, back through another one at another place.
+
+    Each exit owns an equal slice of the frames after the quiet start. While the target is
+    out, its whole later path jumps to a new place (uniform over the middle half of the
+    frame); the path is then folded into the middle 80% of the frame, so the target leaves
+    the view only on these exits. It slides out over a 12-25 frame ramp, stays outside for
+    about ``exit_frames`` frames and slides back in through a different border over a
+    second ramp. Changes ``target.cx``/``cy`` in place; returns the events.
+    """
+    width, height = config.frame_size
+    count = int(config.long_term_exits)
+    shortest, longest = config.exit_frames
+    first = QUIET_START * 3
+    slice_length = (length - first) // count
+    plans: list[dict] = []
+    for k in range(count):
+        ramp_out, ramp_in = (int(rng.integers(EXIT_RAMP[0], EXIT_RAMP[1] + 1)) for _ in range(2))
+        duration = int(rng.integers(shortest, longest + 1))
+        low = first + k * slice_length + ramp_out
+        high = first + (k + 1) * slice_length - duration - ramp_in
+        if high <= low:
+            break  # sequence too short for this many exits
+        start = int(rng.integers(low, high))  # first frame fully outside
+        middle = start + duration // 2
+        new_x, new_y = width * _uniform(rng, 0.25, 0.75), height * _uniform(rng, 0.25, 0.75)
+        target.cx[middle:] += new_x - target.cx[middle]
+        target.cy[middle:] += new_y - target.cy[middle]
+        plans.append({"start": start, "duration": duration, "ramp_out": ramp_out, "ramp_in": ramp_in,
+                      "turn": int(rng.integers(1, 4))})
+    target.cx[:] = _fold(target.cx, 0.1 * width, 0.9 * width)
+    target.cy[:] = _fold(target.cy, 0.1 * height, 0.9 * height)
+    far = 2.0 * float(target.size.max()) + width + height  # beyond any border, whatever the path does
+    sides = ("left", "right", "top", "bottom")
+    t = np.arange(length)
+    base_x, base_y = target.cx.copy(), target.cy.copy()
+    exits = []
+    for plan in plans:
+        start, duration, ramp_out, ramp_in = plan["start"], plan["duration"], plan["ramp_out"], plan["ramp_in"]
+        back, middle = start + duration, start + duration // 2
+        x0, y0, x1, y1 = (float(v) for v in (base_x[start], base_y[start], base_x[back], base_y[back]))
+        out_side = min(sides, key=lambda side: _border_distance(x0, y0, side, config.frame_size))
+        in_side = sides[(sides.index(out_side) + plan["turn"]) % 4]
+        clearance = 0.8 * float(target.size[start - ramp_out:back + ramp_in + 1].max())
+        out_amount = (_border_distance(x0, y0, out_side, config.frame_size) + clearance) * smooth_step(
+            length, start - ramp_out, ramp_out)
+        out_amount = np.where((t >= start) & (t < middle), out_amount + far, np.where(t < middle, out_amount, 0.0))
+        in_amount = (_border_distance(x1, y1, in_side, config.frame_size) + clearance) * (
+            1.0 - smooth_step(length, back, ramp_in))
+        in_amount = np.where((t >= middle) & (t < back), in_amount + far, np.where(t >= middle, in_amount, 0.0))
+        for side, amount in ((out_side, out_amount), (in_side, in_amount)):
+            dx, dy = _side_push(side)
+            target.cx += dx * amount
+            target.cy += dy * amount
+        exits.append({"start": start, "duration": duration, "out": out_side, "in": in_side,
+                      "ramp_out": ramp_out, "ramp_in": ramp_in})
+    return exits
+
+
+def _long_term_events(rng: np.random.Generator, pool: AssetPool, target_sprite: Sprite, target: Layer, length: int,
+                      config: SceneConfig, below: list[Layer], above: list[Layer], events: dict) -> None:
+    """The long-term knobs of ``SceneConfig`` (exits with re-entry elsewhere, full occlusions, look-alikes).
+
+    Draws nothing when all three are 0, so the sets of the other presets do not change.
+    """
+    if config.long_term_exits:
+        events["re_entry_exits"] = _re_entry_exits(rng, target, length, config)
+    for _ in range(int(config.full_occlusions)):
+        layer = _crossing_layer(rng, pool.object(rng), "occluder", target, length, (2.0, 3.0), 0.0)
+        _keep_start_clear(layer, target)
+        above.append(layer)
+    if config.full_occlusions:
+        events["full_occlusions"] = int(config.full_occlusions)
+    kinds = []
+    for _ in range(int(config.look_alikes)):
+        sprite, kind = _look_alike(rng, pool, target_sprite)
+        layer = _wandering_layer(rng, sprite, "distractor", length, config,
+                                 float(target.size[0]) * _uniform(rng, 0.8, 1.2))
+        _keep_start_clear(layer, target)
+        below.append(layer)
+        kinds.append(kind)
+    if kinds:
+        events["look_alikes"] = kinds
