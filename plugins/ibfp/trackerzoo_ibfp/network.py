@@ -25,6 +25,7 @@ from torch import nn
 
 from trackerzoo import ops
 from trackerzoo.nn.backbones import build_backbone, imagenet_normalize
+from trackerzoo.nn.inference import fold_batchnorm
 from trackerzoo_ibfp.params import FUSIONS, ModelConfig
 
 Levels = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
@@ -79,9 +80,24 @@ class SiameseFeatures(nn.Module):
             self.adjust = nn.ModuleList(conv_bn_relu(c_in, c_out, 1) for c_in, c_out in zip(raw, config.channels))
             self.channels = tuple(config.channels)
 
+    def freeze_backbone(self) -> None:
+        """Keep the backbone fixed; forward passes then run a BatchNorm-folded copy of it, without gradients.
+
+        Training with a frozen backbone only: the copy is not a submodule, so the state dict
+        (and the weight file) keeps the backbone as built. Folding saves the BatchNorm passes.
+        """
+        self.backbone.requires_grad_(False)
+        folded, _ = fold_batchnorm(self.backbone)
+        self.__dict__["_frozen_backbone"] = folded.requires_grad_(False)
+
     def forward(self, images: torch.Tensor) -> Levels:
         """``images`` float RGB ``[B, 3, S, S]`` in [0, 1] -> maps at S/8, S/16, S/32."""
-        outputs = self.backbone(imagenet_normalize(images))
+        frozen = self.__dict__.get("_frozen_backbone")
+        if frozen is not None and self.training:
+            with torch.no_grad():
+                outputs = frozen(imagenet_normalize(images))
+        else:
+            outputs = self.backbone(imagenet_normalize(images))
         x3, x4, x5 = (adjust(outputs[name]) for adjust, name in zip(self.adjust, self.layers))
         return x3, x4, x5
 

@@ -144,7 +144,7 @@ def parameter_groups(model: IbfpNet, *, backbone_lr_scale: float) -> list[dict[s
 def _build_model(settings: IbfpTrainSettings) -> IbfpNet:
     network = build_network(settings.variant, settings.init_weights or None, torch.device("cpu")).train()
     if settings.freeze_backbone:
-        network.features.backbone.requires_grad_(False)
+        network.features.freeze_backbone()
     return network
 
 
