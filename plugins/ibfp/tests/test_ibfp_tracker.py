@@ -66,5 +66,6 @@ def test_the_online_branch_alone_stays_on_a_procedural_target(procedural_clip):
     frames, boxes = procedural_clip
     torch.manual_seed(0)
     _, predictions = _run(frames, boxes, offline_weight=0.0, lr=0.0, window_influence=0.2, inference="eager")
-    overlaps = [float(box_iou_elementwise(np.array(p.box), truth)) for p, truth in zip(predictions, boxes[1:])]
+    pairs = zip(predictions, boxes[1:], strict=True)
+    overlaps = [float(box_iou_elementwise(np.array(p.box), truth)) for p, truth in pairs]
     assert np.mean(overlaps) > 0.5 and min(overlaps) > 0.2

@@ -77,7 +77,8 @@ class SiameseFeatures(nn.Module):
             self.adjust = nn.ModuleList(nn.Identity() for _ in raw)
             self.channels = tuple(raw)
         else:
-            self.adjust = nn.ModuleList(conv_bn_relu(c_in, c_out, 1) for c_in, c_out in zip(raw, config.channels))
+            pairs = zip(raw, config.channels, strict=True)
+            self.adjust = nn.ModuleList(conv_bn_relu(c_in, c_out, 1) for c_in, c_out in pairs)
             self.channels = tuple(config.channels)
 
     def freeze_backbone(self) -> None:
@@ -98,7 +99,7 @@ class SiameseFeatures(nn.Module):
                 outputs = frozen(imagenet_normalize(images))
         else:
             outputs = self.backbone(imagenet_normalize(images))
-        x3, x4, x5 = (adjust(outputs[name]) for adjust, name in zip(self.adjust, self.layers))
+        x3, x4, x5 = (adjust(outputs[name]) for adjust, name in zip(self.adjust, self.layers, strict=True))
         return x3, x4, x5
 
 
@@ -112,7 +113,7 @@ class CompressedSpaceChannelSelection(nn.Module):
 
     def __init__(self, template_channels: int, search_channels: int, ratio: float = 0.5) -> None:
         super().__init__()
-        compressed = max(1, int(round(template_channels * ratio)))
+        compressed = max(1, round(template_channels * ratio))
         self.squeeze_average = nn.Conv2d(search_channels, compressed, 1)
         self.squeeze_max = nn.Conv2d(search_channels, compressed, 1)
         self.compress = nn.Conv2d(template_channels, compressed, 1)
@@ -147,14 +148,17 @@ class InstanceBasedUpsampling(nn.Module):
         self.fuse = conv_bn_relu(2 * shallow_channels, shallow_channels, 3)
 
     def forward(self, deep: torch.Tensor, kernel: torch.Tensor, shallow: torch.Tensor) -> torch.Tensor:
-        """``deep`` ``[B, C0, H, W]``, ``kernel`` ``[B, C0, k, k]``, ``shallow`` ``[B, C1, 2H, 2W]`` -> ``[B, C1, 2H, 2W]``."""
+        """``deep`` ``[B, C0, H, W]``, ``kernel`` ``[B, C0, k, k]``, ``shallow`` ``[B, C1, 2H, 2W]``.
+
+        Returns ``[B, C1, 2H, 2W]``.
+        """
         response = same_dw_xcorr(deep, kernel, self.backend)
         upsampled = self.upsample(self.reduce(torch.cat((response, deep), dim=1)))
         return self.fuse(torch.cat((upsampled, shallow), dim=1))
 
 
 class PredictionHead(nn.Module):
-    """Two towers of ``layers`` 3x3 convs (Sec. III-D): centre score map ``[B, 1, H, W]`` and l, t, r, b ``[B, 4, H, W]``.
+    """Two towers of ``layers`` 3x3 convs (Sec. III-D): centre map ``[B, 1, H, W]``, l, t, r, b ``[B, 4, H, W]``.
 
     Distances are in crop pixels: ``stride * exp(raw)`` (positive, SiamCAR/FCOS style).
     """

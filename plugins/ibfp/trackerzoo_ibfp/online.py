@@ -19,7 +19,7 @@ from trackerzoo_ibfp.params import IbfpParams
 
 
 class OnlineBranch:
-    """The per-sequence online classifier: ``initialize`` on the first frame, then ``scores``/``remember``/``update``."""
+    """The per-sequence online classifier: ``initialize`` (first frame), then ``scores``, ``remember``, ``update``."""
 
     def __init__(self, params: IbfpParams, stride: float, generator: torch.Generator) -> None:
         self.params = params
