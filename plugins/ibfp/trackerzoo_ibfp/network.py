@@ -136,7 +136,7 @@ class InstanceBasedUpsampling(nn.Module):
     ``U1 = conv(Concat(V, F1))`` (Eq. 5).
     """
 
-    def __init__(self, deep_channels: int, shallow_channels: int, backend: str = "auto") -> None:
+    def __init__(self, deep_channels: int, shallow_channels: int, backend: str = "auto", fuse_kernel: int = 3) -> None:
         super().__init__()
         self.backend = backend
         self.reduce = conv_bn_relu(2 * deep_channels, deep_channels, 3)
@@ -145,7 +145,7 @@ class InstanceBasedUpsampling(nn.Module):
             nn.BatchNorm2d(shallow_channels),
             nn.ReLU(inplace=True),
         )
-        self.fuse = conv_bn_relu(2 * shallow_channels, shallow_channels, 3)
+        self.fuse = conv_bn_relu(2 * shallow_channels, shallow_channels, fuse_kernel)
 
     def forward(self, deep: torch.Tensor, kernel: torch.Tensor, shallow: torch.Tensor) -> torch.Tensor:
         """``deep`` ``[B, C0, H, W]``, ``kernel`` ``[B, C0, k, k]``, ``shallow`` ``[B, C1, 2H, 2W]``.
@@ -199,8 +199,8 @@ class IbfpNet(nn.Module):
         self.features = SiameseFeatures(config, pretrained_backbone=pretrained_backbone)
         c3, c4, c5 = self.features.channels
         if config.fusion == "ibu":
-            self.ibu1 = InstanceBasedUpsampling(c5, c4, backend)
-            self.ibu2 = InstanceBasedUpsampling(c4, c3, backend)
+            self.ibu1 = InstanceBasedUpsampling(c5, c4, backend, config.fuse_kernel)
+            self.ibu2 = InstanceBasedUpsampling(c4, c3, backend, config.fuse_kernel)
             if config.cscs:
                 self.cscs1 = CompressedSpaceChannelSelection(c5, c5, config.cscs_ratio)
                 self.cscs2 = CompressedSpaceChannelSelection(c4, c4, config.cscs_ratio)

@@ -72,9 +72,12 @@ class IbfpParams:
     inference: str = param("fast", choices=("exact", "fast", "eager"),
                            help="network inference path: fast (folded, traced), exact (traced), eager")
 
+    channels_last: bool = param(False, help="run the traced network in channels_last (NHWC) memory format")
+
     relations: ClassVar[tuple[Relation, ...]] = (
         Relation("crop_size is a multiple of 32", lambda p: p.crop_size % DEEPEST_STRIDE == 0),
         Relation("online_filter_size is odd", lambda p: p.online_filter_size % 2 == 1),
+        Relation("channels_last only with inference=fast", lambda p: not p.channels_last or p.inference == "fast"),
     )
 
     def __post_init__(self) -> None:
@@ -111,15 +114,16 @@ class ModelConfig:
     cscs: bool = True
     cscs_ratio: float = 0.5  # paper: eta = 0.5
     stride: int = 8  # of the output map
+    fuse_kernel: int = 3  # side of the IBU's fusing conv (Eq. 5; the paper does not give it)
 
 
 _MOBILENETV2 = ModelConfig(
     backbone="mobilenetv2", layers=("stride8", "stride16", "stride32"), channels=(128, 128, 256),
-    head_channels=64,
+    head_channels=64, fuse_kernel=1,
 )
 
 MODEL_CONFIGS: dict[str, ModelConfig] = {
-    # Ours, the default: ImageNet MobileNetV2, adjusted to 128/128/256 channels, narrow head.
+    # Ours, the default: ImageNet MobileNetV2, adjusted to 128/128/256 channels, narrow head, 1x1 fusing convs.
     "mobilenetv2": _MOBILENETV2,
     # The paper: ResNet-18 layer2/3/4 (its "layer3/4/5": 128/256/512 channels), 256-channel head.
     "r18": ModelConfig(backbone="resnet18", layers=("layer2", "layer3", "layer4"), channels=None,

@@ -63,7 +63,7 @@ class IbfpTracker(Tracker):
         with torch.no_grad():
             kernels = self.network.template_kernels(self.network.features(image))
         return prepare_for_inference(step, example_inputs=[(image, *kernels)], device=self.device,
-                                     exact=p.inference == "exact")
+                                     exact=p.inference == "exact", channels_last=p.channels_last)
 
     # -- helpers -------------------------------------------------------------------------
     def _crop_side(self) -> float:
