@@ -9,6 +9,7 @@ from trackerzoo.weights.converter import ConversionReport, convert_checkpoint, r
 from trackerzoo.weights.files import (
     ChecksumMismatchError,
     apply_state_dict,
+    build_with_weights,
     load_into,
     load_state_dict,
     read_metadata,
@@ -39,6 +40,7 @@ __all__ = [
     "ConversionReport",
     "ManifestEntry",
     "apply_state_dict",
+    "build_with_weights",
     "convert_checkpoint",
     "drop_classifier_head",
     "find_entry",

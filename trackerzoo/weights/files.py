@@ -9,7 +9,7 @@ module they are loaded into.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import torch
@@ -234,3 +234,61 @@ def load_into(module: nn.Module, name_or_path: str | Path) -> nn.Module:
     state_dict = load_state_dict(name_or_path)
     apply_state_dict(module, state_dict, source=str(name_or_path))
     return module
+
+
+def build_with_weights(
+    build: Callable[[bool], nn.Module],
+    weights: str | Path | None,
+    *,
+    tracker: str,
+    variant: str,
+    device: torch.device | str = "cpu",
+    generator: torch.Generator | None = None,
+    hint: str = "",
+) -> nn.Module:
+    """A tracker's network built by ``build(pretrained_backbone)`` on ``device`` in eval mode, filled with weights.
+
+    - ``weights="default"``: the file ``weights/manifest.json`` lists for ``tracker`` and
+      ``variant`` (``weights_for``); none listed raises ``WeightsNotFoundError``;
+    - ``weights=<path or manifest name>``: that file, loaded strictly;
+    - ``weights=None``: random heads on the ImageNet backbone when its weights are present
+      (the starting point of training), else a fully random network.
+
+    ``generator``: a CPU ``torch.Generator`` every random initial weight is drawn from
+    (``trackerzoo.nn.seeding.draws_from``), or ``None`` for torch's global one. ``hint``
+    (how to obtain the weights) is appended to a missing-weights error. A file whose
+    shapes do not match raises ``ValueError`` naming ``variant``.
+    """
+    import contextlib
+
+    from trackerzoo.nn.seeding import draws_from
+    from trackerzoo.weights.manifest import weights_for
+
+    def built(pretrained: bool) -> nn.Module:
+        with draws_from(generator) if generator is not None else contextlib.nullcontext():
+            return build(pretrained)
+
+    if weights is None:
+        try:
+            network = built(True)
+        except WeightsNotFoundError:
+            network = built(False)
+        return network.to(device).eval()
+    network = built(False)
+    source: str | Path = weights
+    if weights == "default":
+        entry = weights_for(tracker, variant)
+        if entry is None:
+            raise WeightsNotFoundError(
+                f"{tracker} variant {variant!r} has no shipped weights (weights/manifest.json lists no file for "
+                f"tracker {tracker!r}, variant {variant!r}); {hint}"
+            )
+        source = entry.name
+    try:
+        load_into(network, source)
+    except WeightsNotFoundError as exc:
+        raise WeightsNotFoundError(f"{exc} -- {tracker} {variant} weights: {hint}") from exc
+    except ValueError as exc:
+        raise ValueError(f"{exc} -- built as variant {variant!r}; if the file was trained for another variant, "
+                         f"pass variant=...") from exc
+    return network.to(device).eval()
