@@ -22,7 +22,7 @@ def test_none_builds_random_weights_from_the_generator_in_eval_mode():
 
 
 def test_default_without_a_manifest_entry_names_the_tracker_and_the_hint():
-    with pytest.raises(WeightsNotFoundError, match="toy variant 'v'.*train it yourself"):
+    with pytest.raises(WeightsNotFoundError, match=r"toy variant 'v'.*train it yourself"):
         build_with_weights(_build, "default", tracker="toy", variant="v", hint="train it yourself")
 
 
