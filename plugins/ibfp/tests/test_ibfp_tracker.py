@@ -44,9 +44,16 @@ def test_tracking_is_deterministic_and_the_traced_path_matches_eager(procedural_
     frames, boxes = procedural_clip
     _, first = _run(frames[:4], boxes, inference="eager")
     _, second = _run(frames[:4], boxes, inference="eager")
-    _, traced = _run(frames[:4], boxes, inference="exact")
+    tracer, traced = _run(frames[:4], boxes, inference="exact")
+    assert tracer.step.fallback_reason is None
     assert [p.box for p in first] == [p.box for p in second]
     assert np.allclose([p.box for p in first], [p.box for p in traced], atol=1e-3)
+
+
+def test_the_default_fast_path_traces_the_whole_frame_as_one_graph():
+    tracker = trackerzoo.create("ibfp", weights=None)
+    assert tracker.params.inference == "fast"
+    assert tracker.step.fallback_reason is None and tracker.step.folded > 0
 
 
 def test_bad_input_raises_naming_the_value():

@@ -183,7 +183,7 @@ class PredictionHead(nn.Module):
 
     def forward(self, response: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         centre = self.centre(self.centre_tower(response))
-        distances = self.stride * torch.exp(self.box(self.box_tower(response)).clamp(max=6.0))
+        distances = self.stride * torch.exp(self.box(self.box_tower(response)).clamp(-20.0, 6.0))
         return centre, distances
 
 
