@@ -28,9 +28,9 @@ def test_ibfp_and_its_recipe_are_registered_through_the_entry_point():
 
 def test_tracking_gives_valid_boxes_and_refits_the_online_branch(procedural_clip):
     frames, boxes = procedural_clip
-    tracker, predictions = _run(frames[:8], boxes, update_interval=3, inference="eager")
+    tracker, predictions = _run(frames[:6], boxes, update_interval=2, inference="eager")
     height, width = frames[0].shape[:2]
-    assert len(predictions) == 7
+    assert len(predictions) == 5
     for prediction in predictions:
         x, y, w, h = prediction.box
         assert np.isfinite([x, y, w, h, prediction.score]).all()
@@ -40,20 +40,21 @@ def test_tracking_gives_valid_boxes_and_refits_the_online_branch(procedural_clip
     assert tracker.online.learner.losses[-1] <= tracker.online.learner.losses[0]
 
 
-def test_tracking_is_deterministic_and_the_traced_path_matches_eager(procedural_clip):
+def test_tracking_is_deterministic(procedural_clip):
     frames, boxes = procedural_clip
-    _, first = _run(frames[:4], boxes, inference="eager")
-    _, second = _run(frames[:4], boxes, inference="eager")
-    tracer, traced = _run(frames[:4], boxes, inference="exact")
-    assert tracer.step.fallback_reason is None
+    _, first = _run(frames[:3], boxes, inference="eager")
+    _, second = _run(frames[:3], boxes, inference="eager")
     assert [p.box for p in first] == [p.box for p in second]
-    assert np.allclose([p.box for p in first], [p.box for p in traced], atol=1e-3)
+    assert [p.score for p in first] == [p.score for p in second]
 
 
-def test_the_default_fast_path_traces_the_whole_frame_as_one_graph():
-    tracker = trackerzoo.create("ibfp", weights=None)
-    assert tracker.params.inference == "fast"
-    assert tracker.step.fallback_reason is None and tracker.step.folded > 0
+def test_shipped_weights_on_the_default_fast_path_stay_on_a_procedural_target(procedural_clip):
+    frames, boxes = procedural_clip
+    tracker = trackerzoo.create("ibfp", device="cpu")  # weights/ibfp_mobilenetv2, inference=fast
+    assert tracker.step.fallback_reason is None and tracker.step.folded > 0  # the whole frame is one graph
+    steps = list(run_tracker(tracker, frames[:14], init_box=boxes[0]))[1:]
+    overlaps = [float(box_iou_elementwise(np.array(step.prediction.box), boxes[step.index])) for step in steps]
+    assert np.mean(overlaps) > 0.5 and min(overlaps) > 0.3
 
 
 def test_bad_input_raises_naming_the_value():
@@ -72,7 +73,7 @@ def test_the_online_branch_alone_stays_on_a_procedural_target(procedural_clip):
     """Random offline weights, mix weight w = 0 (Eq. 11) and no size update: the ATOM branch must follow."""
     frames, boxes = procedural_clip
     torch.manual_seed(0)
-    _, predictions = _run(frames, boxes, offline_weight=0.0, lr=0.0, window_influence=0.2, inference="eager")
-    pairs = zip(predictions, boxes[1:], strict=True)
+    _, predictions = _run(frames[:12], boxes, offline_weight=0.0, lr=0.0, window_influence=0.2, inference="eager")
+    pairs = zip(predictions, boxes[1:12], strict=True)
     overlaps = [float(box_iou_elementwise(np.array(p.box), truth)) for p, truth in pairs]
     assert np.mean(overlaps) > 0.5 and min(overlaps) > 0.2
