@@ -9,9 +9,11 @@ methods. Each part gets its *self* time (a part nested in another is charged to 
 one only), and "Python rest" is ``track()`` minus every part: crops, proposal selection,
 NMS, box bookkeeping, input checks. Parts:
 
-- backbone: CRACT's shared feature extractor (``tracker.features``);
+- backbone: CRACT's shared feature extractor (``tracker.features``); IBFP's backbone and
+  level adjust convs;
+- IBU/CSCS: IBFP's upsampling network (its correlations count as ops);
 - heads: the RPN branches' convs, the CRAC regression and identification heads, the online
-  discriminator's scoring;
+  discriminator's scoring; IBFP's prediction head and its online branch's scoring;
 - ops: the ``trackerzoo.ops`` kernels (``dw_xcorr``, ``pyramid_roi_align``, ...);
 - online update: the discriminator's sample collection and refit (every ``update_interval`` frames);
 - OpenCV: the C++ ``update()`` of an OpenCV tracker (all its work: features, filters, update).
@@ -30,7 +32,7 @@ from typing import Any
 
 import torch
 
-PARTS = ("backbone", "heads", "ops", "online update", "OpenCV", "Python rest")
+PARTS = ("backbone", "IBU/CSCS", "heads", "ops", "online update", "OpenCV", "Python rest")
 OPS = ("dw_xcorr", "pyramid_roi_align", "lut_affinity_softmax", "dcf_cg", "dcf_normal_apply")
 
 
@@ -81,6 +83,21 @@ def _instrument_cract(tracker: Any, timer: SplitTimer) -> None:
     discriminator.update = timer.wrap(discriminator.update, "online update")
 
 
+def _instrument_ibfp(tracker: Any, timer: SplitTimer) -> None:
+    """IBFP's parts; its network runs eagerly here (``inference=eager``): a traced graph has no module hooks."""
+    network = tracker.network
+    timer.hook(network.features, "backbone")
+    for name in ("ibu1", "ibu2", "cscs1", "cscs2", "merge"):
+        if hasattr(network, name):
+            timer.hook(getattr(network, name), "IBU/CSCS")
+    timer.hook(network.head, "heads")
+    online = tracker.online
+    if online is not None:
+        online.scores = timer.wrap(online.scores, "heads")
+        online.remember = timer.wrap(online.remember, "online update")
+        online.update = timer.wrap(online.update, "online update")
+
+
 def _instrument_opencv(tracker: Any, timer: SplitTimer) -> None:
     tracker._cv_update = timer.wrap(tracker._cv_update, "OpenCV")
 
@@ -91,6 +108,8 @@ def profile(name: str, clip: list, frames: int, params: dict[str, Any]) -> dict[
     from trackerzoo import ops
     from trackerzoo.demo_data import DEMO_INIT_BOX
 
+    if name == "ibfp":
+        params = {"inference": "eager", **params}
     tracker = trackerzoo.create(name, device="cpu", threads=1, **params)
     tracker.initialize(clip[0], box=DEMO_INIT_BOX)
     timer = SplitTimer()
@@ -100,6 +119,8 @@ def profile(name: str, clip: list, frames: int, params: dict[str, Any]) -> dict[
             setattr(ops, op, timer.wrap(function, "ops"))
         if name == "cract":
             _instrument_cract(tracker, timer)
+        elif name == "ibfp":
+            _instrument_ibfp(tracker, timer)
         else:
             _instrument_opencv(tracker, timer)
         start = time.perf_counter()
@@ -118,9 +139,9 @@ def profile(name: str, clip: list, frames: int, params: dict[str, Any]) -> dict[
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=40)
-    parser.add_argument("--trackers", default="cract,csrt,kcf,mil")
+    parser.add_argument("--trackers", default="cract,ibfp,csrt,kcf,mil")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="CRACT parameter, e.g. inference=fast (repeatable)")
+                        help="CRACT and IBFP parameter, e.g. inference=fast (repeatable)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     from trackerzoo.cli.options import parse_overrides
@@ -134,7 +155,7 @@ def main() -> None:
     print("| tracker | total ms/frame | " + " | ".join(PARTS) + " |")
     print("|---|---|" + "---|" * len(PARTS))
     for name in args.trackers.split(","):
-        split = profile(name, clip, args.frames, cract_params if name == "cract" else {})
+        split = profile(name, clip, args.frames, cract_params if name in ("cract", "ibfp") else {})
         cells = " | ".join(f"{split[part]:.2f} ({100 * split[part] / split['total']:.0f}%)" if split[part] else "-"
                            for part in PARTS)
         print(f"| {name} | {split['total']:.2f} | {cells} |")

@@ -241,3 +241,15 @@ def test_build_tracker_network_fills_a_plugins_network_by_the_shared_rule(tmp_pa
     assert torch.equal(loaded.weight, built.weight)
     with pytest.raises(WeightsNotFoundError, match="train it"):
         build_tracker_network(make, tracker="toy", variant="v", weights="default", hint="train it")
+
+
+def test_build_tracker_network_names_the_variant_when_a_file_does_not_fit(tmp_path):
+    from torch import nn
+
+    from trackerzoo.weights import build_tracker_network, save_safetensors
+
+    path = tmp_path / "toy.safetensors"
+    save_safetensors(nn.Linear(3, 2).state_dict(), path, fp16=False)
+    with pytest.raises(ValueError, match="variant 'w'"):
+        build_tracker_network(lambda pretrained: nn.Linear(4, 2), tracker="toy", variant="w", weights=str(path),
+                              hint="train it")

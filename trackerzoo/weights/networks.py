@@ -64,4 +64,7 @@ def build_tracker_network(
         load_into(network, source)
     except WeightsNotFoundError as exc:
         raise WeightsNotFoundError(f"{exc} -- {tracker} {variant} weights: {hint}") from exc
+    except ValueError as exc:
+        raise ValueError(f"{exc} -- built as variant {variant!r}; if the file was trained for another variant, "
+                         f"pass variant=...") from exc
     return network
