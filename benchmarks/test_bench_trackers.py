@@ -19,7 +19,7 @@ from trackerzoo.errors import WeightsNotFoundError
 from trackerzoo.io import open_frames
 
 FRAMES = 40
-TRACKERS = ("csrt", "kcf", "mil", "cract")
+TRACKERS = ("csrt", "kcf", "mil", "cract", "rpvt")
 
 
 @pytest.fixture(scope="module")

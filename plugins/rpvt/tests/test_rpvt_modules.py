@@ -10,7 +10,7 @@ from trackerzoo_rpvt.model.network import MODEL_CONFIGS, distance_map
 
 def brute_force_topk(search, reference, mask, k):
     """Per search pixel: cosine similarity with every reference pixel, masked, k largest averaged."""
-    b, c, h, w = search.shape
+    b, _c, h, w = search.shape
     fg = torch.zeros(b, h, w, dtype=search.dtype)
     bg = torch.zeros(b, h, w, dtype=search.dtype)
     for n in range(b):
@@ -21,7 +21,7 @@ def brute_force_topk(search, reference, mask, k):
                 for u in range(reference.shape[2]):
                     for v in range(reference.shape[3]):
                         r = reference[n, :, u, v].tolist()
-                        dot = sum(a * b for a, b in zip(q, r))
+                        dot = sum(a * b for a, b in zip(q, r, strict=False))
                         cos = dot / (sum(a * a for a in q) ** 0.5 * sum(b * b for b in r) ** 0.5)
                         m = float(mask[n, 0, u, v])
                         sims_fg.append(cos * m)
@@ -89,7 +89,7 @@ def test_cscr_stage_three_sees_the_backbone_and_both_earlier_stages():
     base = net(top, skips)["stages"]
     skips[0] = skips[0] + 1.0
     moved = net(top, skips)["stages"]
-    assert all(not torch.allclose(x, y) for x, y in zip(base, moved))
+    assert all(not torch.allclose(x, y) for x, y in zip(base, moved, strict=False))
 
 
 def test_d3s_refinement_has_the_official_names_and_shapes():

@@ -49,7 +49,7 @@ def test_same_frames_same_results(procedural_clip):
     first = track_frames(_untrained(seed=3), frames[:3], init_box=boxes[0]).predictions
     torch.manual_seed(456)  # the global generator must not matter
     second = track_frames(_untrained(seed=3), frames[:3], init_box=boxes[0]).predictions
-    for a, b in zip(first, second):
+    for a, b in zip(first, second, strict=False):
         assert a.box == b.box and a.score == b.score
         np.testing.assert_array_equal(a.mask, b.mask)
 

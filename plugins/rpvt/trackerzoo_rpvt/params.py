@@ -55,7 +55,7 @@ class RpvtParams:
                                              help="target neighbourhood masked when looking for a second peak (ATOM)")
     augment_first_frame: bool = param(True, help="first-frame samples: flip, blurs and shifts as ATOM (else one)")
     tracking_uncertainty_thr: float = param(3.0, low=0.0, high=1e6, low_open=True,
-                                            help="mean past peak / current peak above which the DCF is not trusted (D3S)")
+                                            help="mean past peak / this peak above which the DCF is not trusted (D3S)")
     uncertainty_segment_thr: float = param(10.0, low=0.0, high=1e6, low_open=True,
                                            help="uncertainty above which the frame is not segmented (D3S)")
     response_budget: int = param(25, low=1, high=10000, help="past peaks averaged for the uncertainty (D3S)")
@@ -82,7 +82,7 @@ class RpvtParams:
     uncertainty_segm_scale_thr: float = param(3.5, low=0.0, high=1e6, low_open=True,
                                               help="uncertainty above which the mask does not set the scale (D3S)")
     mask_pixels_budget: int = param(25, low=1, high=10000, help="past mask areas averaged (D3S)")
-    seed: int = param(0, low=0, high=2**63 - 1, help="seed of the tracker's generator (projection init, random weights)")
+    seed: int = param(0, low=0, high=2**63 - 1, help="seed of the tracker's generator (random weights)")
 
     relations: ClassVar[tuple[Relation, ...]] = (
         Relation("dcf_sample_size % 16 == 0", lambda p: p.dcf_sample_size % 16 == 0),

@@ -25,7 +25,6 @@ import math
 import cv2
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from trackerzoo import Prediction, Tracker
 from trackerzoo.geometry import mask_to_rotated_box
@@ -104,7 +103,7 @@ class RpvtTracker(Tracker):
 
     def _crop_mask(self, mask: np.ndarray, centre: np.ndarray, side: float) -> torch.Tensor:
         """Crop of a binary image mask, zero outside the frame, [1, 1, S, S]."""
-        pad = int(math.ceil(side / 2)) + 2
+        pad = math.ceil(side / 2) + 2
         padded = np.pad(mask.astype(np.float32), pad)
         tensor = torch.from_numpy(padded).to(self.device)[None, None]
         out, _ = self._crop(tensor, centre + pad, side, self.params.segm_output_size)
@@ -149,7 +148,7 @@ class RpvtTracker(Tracker):
 
         # GIM (D3S init_segmentation): reference features and mask.
         seg_side = self._segm_side(self.target_sz)
-        patch, transform = self._crop(image, self.pos, seg_side, p.segm_output_size)
+        patch, _transform = self._crop(image, self.pos, seg_side, p.segm_output_size)
         reference = self.network.features(patch)
         self.reference_embedding = self.network.matching.embed(reference[3])
         size = p.segm_output_size
@@ -159,8 +158,8 @@ class RpvtTracker(Tracker):
             self.reference_mask = (self._crop_mask(mask, self.pos, seg_side) > 0.5).float()
         else:
             box_mask = np.zeros(frame.shape[:2], dtype=np.uint8)
-            x0, y0 = int(round(x)), int(round(y))
-            box_mask[y0:int(round(y + h)), x0:int(round(x + w))] = 1
+            x0, y0 = round(x), round(y)
+            box_mask[y0:round(y + h), x0:round(x + w)] = 1
             box_patch = (self._crop_mask(box_mask, self.pos, seg_side) > 0.5).float()
             self.reference_mask = box_patch
             prob = self._segment(reference)
@@ -191,7 +190,7 @@ class RpvtTracker(Tracker):
         if self.frame_index > 5 and self.peak_history:
             uncertainty = float(np.mean(self.peak_history)) / max(loc.score, 1e-12)
         if uncertainty < p.tracking_uncertainty_thr:
-            self.peak_history = (self.peak_history + [loc.score])[-p.response_budget:]
+            self.peak_history = ([*self.peak_history, loc.score])[-p.response_budget:]
         self.uncertainty = uncertainty
         if uncertainty < p.tracking_uncertainty_thr:
             self._update_state(new_pos)
@@ -253,7 +252,7 @@ class RpvtTracker(Tracker):
         mean_pixels = float(np.mean(self.mask_pixels))
         pixels_ratio = abs(mean_pixels - area) / max(mean_pixels, 1e-12)
         if self.uncertainty < p.uncertainty_segm_scale_thr and pixels_ratio < p.segm_pixels_ratio:
-            self.mask_pixels = (self.mask_pixels + [area])[-p.mask_pixels_budget:]
+            self.mask_pixels = ([*self.mask_pixels, area])[-p.mask_pixels_budget:]
             aabb = area_preserving_box(corners)
             new_scale = math.sqrt(aabb[2] * aabb[3]) * p.search_area_scale / p.dcf_sample_size
             rel_change = abs(new_scale - self.target_scale) / self.target_scale

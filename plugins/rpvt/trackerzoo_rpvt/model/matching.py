@@ -38,7 +38,9 @@ def topk_similarity(
         ValueError: on mismatched batch/channels, a mask of the wrong size, or a bad ``k``.
     """
     if search.dim() != 4 or reference.dim() != 4 or search.shape[:2] != reference.shape[:2]:
-        raise ValueError(f"search/reference must be [B,C,H,W] alike, got {tuple(search.shape)}, {tuple(reference.shape)}")
+        raise ValueError(
+            f"search/reference must be [B,C,H,W] alike, got {tuple(search.shape)}, {tuple(reference.shape)}"
+        )
     if mask.shape != (reference.shape[0], 1, *reference.shape[-2:]):
         raise ValueError(f"mask must be [B,1,{reference.shape[-2]},{reference.shape[-1]}], got {tuple(mask.shape)}")
     cells = reference.shape[-2] * reference.shape[-1]

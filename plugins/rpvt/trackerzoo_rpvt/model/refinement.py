@@ -187,10 +187,7 @@ class CSCRRefinement(nn.Module):
             if self.attention and b > 1:
                 gates = self._attention_maps(stage_logits[-1], [tuple(t.shape[-2:]) for t in base])
             current: list[torch.Tensor | None] = [None, None, None, None]
-            if self.mode == "cscr":
-                same3 = sum(features[i][3] for i in range(b))
-            else:
-                same3 = features[b - 1][3]
+            same3 = sum(features[i][3] for i in range(b)) if self.mode == "cscr" else features[b - 1][3]
             if gates is not None:
                 same3 = same3 * (1.0 + gates[3])
             current[3] = self.top[b - 1](same3)
