@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 import torch
 from trackerzoo_rpvt.model.network import MODEL_CONFIGS, RpvtNet
-from trackerzoo_rpvt.training.recipe import RpvtTrainSettings, compute_loss, mask_bce, parameter_groups
+from trackerzoo_rpvt.training.recipe import (
+    RpvtTrainSettings,
+    calibrate_threshold,
+    compute_loss,
+    mask_bce,
+    parameter_groups,
+)
 
 from trackerzoo.training import apply_overrides
 
@@ -47,3 +53,23 @@ def test_settings_refuse_bad_values():
         apply_overrides(RpvtTrainSettings(), {"data": "x", "refinement": "unet"}).validate()
     with pytest.raises(ValueError, match="crop_size"):
         apply_overrides(RpvtTrainSettings(), {"data": "x", "crop_size": 250}).validate()
+
+
+@pytest.mark.parametrize("refinement", ["cscr", "d3s"])
+def test_calibration_moves_the_threshold_and_keeps_the_stage_masks(refinement):
+    torch.manual_seed(0)
+    model = RpvtNet(MODEL_CONFIGS["mobilenetv2"], refinement).eval()
+    batch = _batch()
+    loc = torch.full((2, 1, 64, 64), 10.0)
+    with torch.no_grad():
+        before = model(batch["template"], batch["template_mask"], batch["search"], loc)
+        calibrate_threshold(model, 0.9)
+        after = model(batch["template"], batch["template_mask"], batch["search"], loc)
+    p_before = torch.softmax(before["logits"], 1)[:, 0]
+    p_after = torch.softmax(after["logits"], 1)[:, 0]
+    assert torch.equal(p_after > 0.5, p_before > 0.9) or (
+        ((p_after > 0.5) != (p_before > 0.9)).float().mean() < 1e-3)
+    for a, b in zip(before["stages"][:-1], after["stages"][:-1]):
+        torch.testing.assert_close(a, b)
+    with pytest.raises(ValueError, match="threshold"):
+        calibrate_threshold(model, 1.0)

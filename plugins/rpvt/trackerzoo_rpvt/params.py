@@ -70,6 +70,11 @@ class RpvtParams:
     min_contour_area: float = param(50.0, low=0.0, high=1e9, help="smallest mask component used, crop pixels (D3S)")
     rotated_fit: str = param("ellipse", choices=("ellipse", "min_area"),
                              help="rotated box fitted to the mask (RPVT: ellipse; D3S: min_area)")
+    # D3S: True. Off by default for our briefly trained weights: their masks are biased in size,
+    # and the per-frame scale update compounds the bias (the box shrank or grew 5 % a frame on a
+    # procedural clip); off, the mask still places the target and gives the box, only the crop
+    # scale stays the first frame's.
+    segm_scale_estimation: bool = param(False, help="let the mask change the target scale (D3S: True)")
     min_scale_change: float = param(0.95, low=0.0, high=1.0, low_open=True, help="per-frame scale clamp, low (D3S)")
     max_scale_change: float = param(1.05, low=1.0, high=10.0, help="per-frame scale clamp, high (D3S)")
     max_rel_scale_change: float = param(0.75, low=0.0, high=10.0, low_open=True,

@@ -249,6 +249,9 @@ class RpvtTracker(Tracker):
         corners = transform.patch_to_image(torch.from_numpy(corners_crop)[None].to(transform.origin.dtype))[0]
         corners = corners.cpu().numpy()
 
+        if not p.segm_scale_estimation:  # D3S with segm_scale_estimation=False: the mask places, never scales
+            self.pos = corners.mean(axis=0)
+            return corners, mask_image
         mean_pixels = float(np.mean(self.mask_pixels))
         pixels_ratio = abs(mean_pixels - area) / max(mean_pixels, 1e-12)
         if self.uncertainty < p.uncertainty_segm_scale_thr and pixels_ratio < p.segm_pixels_ratio:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 from typing import Any
 
 import torch
@@ -25,7 +26,7 @@ from torch import nn
 from trackerzoo.datasets import load_dataset
 from trackerzoo.training import CropSpec, PairSampler, Recipe, TrainConfig, apply_overrides
 from trackerzoo_rpvt.model.network import MODEL_CONFIGS, REFINEMENTS, RpvtNet, distance_map
-from trackerzoo_rpvt.model.refinement import FUSIONS
+from trackerzoo_rpvt.model.refinement import FUSIONS, CSCRRefinement
 
 
 @dataclasses.dataclass
@@ -149,3 +150,32 @@ def build_recipe(overrides: dict[str, Any]) -> Recipe:
         parameter_groups=parameter_groups,
         description=f"RPVT segmentation network ({settings.variant}, {settings.refinement})",
     )
+
+
+def calibrate_threshold(model: RpvtNet, threshold: float) -> float:
+    """Shift the final background logit so that P(fg) > 0.5 means what P(fg) > ``threshold`` meant.
+
+    A briefly trained network over-estimates the foreground; the threshold that fits the
+    training pairs best is then well above 0.5. Rather than change the tracker's 0.5 (D3S's
+    value), the shift ``logit(threshold)`` is folded into the weights: into the last BatchNorm
+    bias of the final stage (divided by that stage's fusion weight), so the final logits move
+    by exactly that amount and the stage masks used as attention stay as they were. For the
+    ``"d3s"`` pathway it goes into ``post0``'s bias. Returns the shift.
+
+    Raises:
+        ValueError: ``threshold`` outside (0, 1).
+    """
+    if not 0.0 < threshold < 1.0:
+        raise ValueError(f"threshold must be in (0, 1), got {threshold!r}")
+    shift = math.log(threshold / (1.0 - threshold))
+    refinement = model.refinement
+    with torch.no_grad():
+        if isinstance(refinement, CSCRRefinement):
+            if refinement.fusion == "last":
+                scale = 1.0
+            else:
+                scale = float(torch.softmax(refinement.stage_weights, dim=0)[-1])
+            refinement.head[-1][1].bias[1] += shift / scale
+        else:
+            refinement.post0[1].bias[1] += shift
+    return shift
