@@ -69,7 +69,7 @@ def test_calibration_moves_the_threshold_and_keeps_the_stage_masks(refinement):
     p_after = torch.softmax(after["logits"], 1)[:, 0]
     assert torch.equal(p_after > 0.5, p_before > 0.9) or (
         ((p_after > 0.5) != (p_before > 0.9)).float().mean() < 1e-3)
-    for a, b in zip(before["stages"][:-1], after["stages"][:-1]):
+    for a, b in zip(before["stages"][:-1], after["stages"][:-1], strict=True):
         torch.testing.assert_close(a, b)
     with pytest.raises(ValueError, match="threshold"):
         calibrate_threshold(model, 1.0)

@@ -171,10 +171,8 @@ def calibrate_threshold(model: RpvtNet, threshold: float) -> float:
     refinement = model.refinement
     with torch.no_grad():
         if isinstance(refinement, CSCRRefinement):
-            if refinement.fusion == "last":
-                scale = 1.0
-            else:
-                scale = float(torch.softmax(refinement.stage_weights, dim=0)[-1])
+            last = refinement.fusion == "last"
+            scale = 1.0 if last else float(torch.softmax(refinement.stage_weights, dim=0)[-1])
             refinement.head[-1][1].bias[1] += shift / scale
         else:
             refinement.post0[1].bias[1] += shift
