@@ -23,7 +23,7 @@ def trackerzoo_register_trackers(registry) -> None:
         variants=VARIANTS,
         default_variant=DEFAULT_VARIANT,
         description="D3S (online DCF + fg/bg matching) with the CSCR refinement; box, mask, rotated box",
-        rank=50,
+        rank=5,  # briefly trained weights: after the OpenCV baselines in the CLI default order
     )
 
 
