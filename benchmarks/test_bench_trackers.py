@@ -19,7 +19,7 @@ from trackerzoo.errors import WeightsNotFoundError
 from trackerzoo.io import open_frames
 
 FRAMES = 40
-TRACKERS = ("csrt", "kcf", "mil", "cract", "rts", "ibfp")
+TRACKERS = ("csrt", "kcf", "mil", "cract", "rts", "ibfp", "rpvt")
 
 
 @pytest.fixture(scope="module")

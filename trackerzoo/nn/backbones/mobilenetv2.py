@@ -6,7 +6,8 @@ Module names follow torchvision's key layout (``features.<i>.conv.<j>...``,
 the one real ImageNet-pretrained backbone available offline, and the variants of our
 trackers that we train ourselves start from it.
 
-Outputs are taken at the last block of each resolution: ``stride4`` (24 channels,
+Outputs are taken at the last block of each resolution: ``stride2`` (16 channels,
+after ``features.1``; the fine level segmentation decoders need), ``stride4`` (24 channels,
 after ``features.3``), ``stride8`` (32, ``features.6``), ``stride16`` (96,
 ``features.13``) and ``stride32`` (1280, ``features.18``: the full trunk the ImageNet
 classifier was trained on). ``dilated=True`` keeps the resolution at stride 8 from
@@ -23,7 +24,7 @@ from torch import nn
 
 from trackerzoo.nn.backbones.base import Backbone, resolve_output_layers
 
-MOBILENETV2_LAYERS = ("stride4", "stride8", "stride16", "stride32")
+MOBILENETV2_LAYERS = ("stride2", "stride4", "stride8", "stride16", "stride32")
 # (expansion t, output channels c, repeats n, first stride s) from the paper's Table 2.
 INVERTED_RESIDUAL_TABLE = (
     (1, 16, 1, 1),
@@ -37,10 +38,10 @@ INVERTED_RESIDUAL_TABLE = (
 STEM_CHANNELS = 32
 LAST_CHANNELS = 1280
 # Index of the last ``features`` module of each output layer, its channels and strides.
-LAYER_END_INDEX = {"stride4": 3, "stride8": 6, "stride16": 13, "stride32": 18}
-LAYER_CHANNELS = {"stride4": 24, "stride8": 32, "stride16": 96, "stride32": LAST_CHANNELS}
-LAYER_STRIDES = {"stride4": 4, "stride8": 8, "stride16": 16, "stride32": 32}
-DILATED_LAYER_STRIDES = {"stride4": 4, "stride8": 8, "stride16": 8, "stride32": 8}
+LAYER_END_INDEX = {"stride2": 1, "stride4": 3, "stride8": 6, "stride16": 13, "stride32": 18}
+LAYER_CHANNELS = {"stride2": 16, "stride4": 24, "stride8": 32, "stride16": 96, "stride32": LAST_CHANNELS}
+LAYER_STRIDES = {"stride2": 2, "stride4": 4, "stride8": 8, "stride16": 16, "stride32": 32}
+DILATED_LAYER_STRIDES = {"stride2": 2, "stride4": 4, "stride8": 8, "stride16": 8, "stride32": 8}
 IMAGENET_CLASSES = 1000
 
 
@@ -129,7 +130,7 @@ def _initialise(module: nn.Module) -> None:
 
 
 class MobileNetV2(Backbone):
-    """MobileNetV2 trunk returning any of ``stride4``, ``stride8``, ``stride16``, ``stride32``."""
+    """MobileNetV2 trunk returning any of ``stride2``, ``stride4``, ``stride8``, ``stride16``, ``stride32``."""
 
     def __init__(self, output_layers: Iterable[str] | str, *, dilated: bool = False) -> None:
         layers = resolve_output_layers(output_layers, MOBILENETV2_LAYERS, "mobilenetv2")

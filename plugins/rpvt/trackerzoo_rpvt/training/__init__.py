@@ -1,0 +1,1 @@
+"""The ``rpvt`` training recipe."""
