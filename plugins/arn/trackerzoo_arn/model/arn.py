@@ -35,7 +35,8 @@ def downsample_mask(mask: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     """``[B, h, w]`` -> ``[B, Hz * Wz, 1]``, bilinear with aligned corners as TracKit does."""
     if mask.dim() != 3:
         raise ValueError(f"template mask must be [B, h, w], got shape {tuple(mask.shape)}")
-    small = F.interpolate(mask.float().unsqueeze(1), size=size, mode="bilinear", align_corners=True)
+    mask = mask if mask.is_floating_point() else mask.float()
+    small = F.interpolate(mask.unsqueeze(1), size=size, mode="bilinear", align_corners=True)
     return small.flatten(2).transpose(1, 2)
 
 
