@@ -42,7 +42,7 @@ def _extras() -> dict[str, set[str]]:
 
 def test_the_plugins_folder_holds_distributions():
     plugins = _plugin_distributions()
-    assert {"trackerzoo-cract", "trackerzoo-opencv"} <= set(plugins), plugins
+    assert {"trackerzoo-cract", "trackerzoo-opencv", "trackerzoo-arn"} <= set(plugins), plugins
 
 
 def test_every_trackerzoo_distribution_an_extra_names_is_a_plugin_here():

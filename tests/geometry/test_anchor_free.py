@@ -58,5 +58,5 @@ def test_choice_without_priors_is_the_best_score_and_penalty_prefers_the_old_siz
 
 def test_smooth_size():
     assert smooth_size(np.array([10.0, 20.0]), np.array([20.0, 40.0]), 0.25).tolist() == [12.5, 25.0]
-    with pytest.raises(ValueError, match="1.5"):
+    with pytest.raises(ValueError, match=r"1\.5"):
         smooth_size(np.array([1.0, 1.0]), np.array([1.0, 1.0]), 1.5)

@@ -24,7 +24,7 @@ def seeded_state_dict(keys: list, seed: int) -> dict[str, torch.Tensor]:
     """
     generator = torch.Generator().manual_seed(seed)
     state: dict[str, torch.Tensor] = {}
-    for key, shape, dtype in keys:
+    for key, shape, _dtype in keys:
         if "num_batches_tracked" in key:
             state[key] = torch.zeros(shape, dtype=torch.int64)
             continue
@@ -47,12 +47,13 @@ def seeded_state_dict(keys: list, seed: int) -> dict[str, torch.Tensor]:
 
 
 def oracle_inputs() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Template ``[1,3,127,127]`` and search ``[1,3,191,191]`` (network input, values in [0, 2]), template mask ``[1,127,127]``."""
+    """Template ``[1,3,127,127]``, search ``[1,3,191,191]`` (network input, in [0, 2]), template mask ``[1,127,127]``."""
     generator = torch.Generator().manual_seed(7)
     # Values in [0, 2]: with random BatchNorm statistics, 0..255 inputs would keep every
     # activation ~40x larger and exp() in the box branch would overflow.
     z = torch.rand(1, 3, 127, 127, generator=generator) * 2.0
     x = torch.rand(1, 3, SEARCH_SIZE, SEARCH_SIZE, generator=generator) * 2.0
     ys, xs = torch.meshgrid(torch.arange(127.0), torch.arange(127.0), indexing="ij")
-    mask = (((xs - 63) / 30) ** 2 + ((ys - 60) / 20) ** 2 <= 1.0) | ((xs - 80).abs() < 6) & ((ys - 75).abs() < 25)
+    ellipse = ((xs - 63) / 30) ** 2 + ((ys - 60) / 20) ** 2 <= 1.0
+    mask = ellipse | ((xs - 80).abs() < 6) & ((ys - 75).abs() < 25)
     return z, x, mask.float()[None]

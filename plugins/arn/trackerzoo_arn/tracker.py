@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from trackerzoo import Prediction, Tracker
-from trackerzoo.geometry import mask_to_rotated_box
+from trackerzoo.geometry import box_to_mask, mask_to_rotated_box
 from trackerzoo.geometry.anchor_free import choose_on_map, decode_ltrb, score_map_points, smooth_size
 from trackerzoo.patches import paste_patches, sample_patches, siamese_crop_side
 from trackerzoo_arn.loading import build_network
@@ -95,11 +95,7 @@ class ArnTracker(Tracker):
         image = self._image(frame)
         side = self._template_side()
         z, _ = self._crop(image, side, p.template_size)
-        if mask is None:
-            full = np.zeros(frame.shape[:2], dtype=np.float32)
-            full[max(0, int(round(y))):max(0, int(round(y + h))), max(0, int(round(x))):max(0, int(round(x + w)))] = 1
-        else:
-            full = mask.astype(np.float32)
+        full = (box_to_mask(box, frame.shape[:2]) if mask is None else mask).astype(np.float32)
         z_mask, _ = self._crop(torch.from_numpy(full).to(self.device)[None, None], side, p.template_size)
         template = self.network.template(self.network.normalize(z), (z_mask[:, 0] > 0.5).float())
         self.first_frame_masks = [(z_mask[0, 0] > 0.5).cpu().numpy()]
