@@ -47,7 +47,7 @@ def seeded_state_dict(keys: list, seed: int) -> dict[str, torch.Tensor]:
 
 
 def oracle_inputs() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Template ``[1,3,127,127]``, search ``[1,3,191,191]`` (network input, in [0, 2]), template mask ``[1,127,127]``."""
+    """Template ``[1,3,127,127]``, search ``[1,3,191,191]`` (network input, in [0, 2]), mask ``[1,127,127]``."""
     generator = torch.Generator().manual_seed(7)
     # Values in [0, 2]: with random BatchNorm statistics, 0..255 inputs would keep every
     # activation ~40x larger and exp() in the box branch would overflow.
