@@ -62,6 +62,7 @@ def test_mms_stage_count_and_bad_values():
         mms = MMS((4, 6, 8, 10), 12, stages=stages)
         logits = mms(*c, corr, None, (64, 64))
         assert len(logits) == stages and all(t.shape == (1, 2, 64, 64) for t in logits)
+    assert len(mms(*c, corr, None, (64, 64), stages=2)) == 2  # inference ablation on 3-stage weights
     with pytest.raises(ValueError, match="4"):
         MMS((4, 6, 8, 10), 12, stages=4)
     with pytest.raises(ValueError, match="too small"):

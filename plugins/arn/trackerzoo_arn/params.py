@@ -52,6 +52,8 @@ class ArnParams:
     # Paper Sec. 3.3: r = 3 refills of the LUT from a box.
     cyclic_steps: int = param(3, low=0, high=20, help="r: cyclic initialisation steps from a box")
     use_arn: bool = param(True, help="add the ARN attention to the conv4 features (False: ablation)")
+    # Paper Table 4 ablation: 1 = the multi-resolution pathway alone; fused with equal weights below 3.
+    mask_stages: int = param(3, low=1, high=3, help="MMS stages run and fused (ablation: 1 or 2)")
     ops_backend: str = param("auto", choices=("auto", "torch", "cpu", "cuda"), help="backend of trackerzoo.ops")
     seed: int = param(0, low=0, high=2**63 - 1, help="seed of the random initial weights when weights=None")
 

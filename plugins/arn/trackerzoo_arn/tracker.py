@@ -74,7 +74,7 @@ class ArnTracker(Tracker):
         side = self._template_side() * self.search_size / self.params.template_size
         crop, transform = self._crop(image, side, self.search_size)
         out = self.network.track(self.network.normalize(crop), template, with_mask=with_mask,
-                                 use_arn=self.params.use_arn)
+                                 use_arn=self.params.use_arn, mask_stages=self.params.mask_stages)
         return out, transform, self.search_size / side
 
     def _foreground(self, out: ArnOutput) -> torch.Tensor:

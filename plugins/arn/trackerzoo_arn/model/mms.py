@@ -91,8 +91,9 @@ class RefineStage(nn.Module):
 class MMS(nn.Module):
     """The mask decoder. ``in_channels`` = (c1, c2, c3, c4) of the backbone/neck, ``corr_channels`` of the correlation.
 
-    ``forward(c1, c2, c3, c4, corr, lut, output_size)`` returns the stage logits
-    ``[B, 2, H, W]`` each (``stages`` of them, 1 to 3); :meth:`fuse` mixes them.
+    ``forward(c1, c2, c3, c4, corr, lut, output_size, stages=None)`` returns the stage logits
+    ``[B, 2, H, W]`` each (the first ``stages`` of the built ones, all by default); :meth:`fuse`
+    mixes them.
     """
 
     def __init__(self, in_channels: tuple[int, int, int, int], corr_channels: int, *,
@@ -123,7 +124,8 @@ class MMS(nn.Module):
         self.ratios = (0.33, 0.33, 0.33)
 
     def forward(self, c1: torch.Tensor, c2: torch.Tensor, c3: torch.Tensor, c4: torch.Tensor,
-                corr: torch.Tensor, lut: LookUpTable | None, output_size: tuple[int, int]) -> list[torch.Tensor]:
+                corr: torch.Tensor, lut: LookUpTable | None, output_size: tuple[int, int],
+                stages: int | None = None) -> list[torch.Tensor]:
         if lut is not None:  # ARN attention added to the conv4 features (paper Eq. 3)
             c4 = c4 + self.sequential(c4, lut).clamp(0.0, 1.0)
         r4 = self.rCo(_up(corr, c4.shape[-2:])) + self.b4(c4)
@@ -135,7 +137,8 @@ class MMS(nn.Module):
         r1 = _up(self.r1(r2) + b1, output_size)
         logits = [self.r0(r1)]
         features = [r4, b3, b2, b1]
-        for index in range(1, self.num_stages):
+        wanted = self.num_stages if stages is None else min(stages, self.num_stages)
+        for index in range(1, wanted):
             stage = self.iter if index == 1 else self.iter2
             stage_logits, features = stage(features, logits[-1], output_size)
             logits.append(stage_logits)

@@ -118,7 +118,7 @@ class ArnNet(nn.Module):
                              self.mask_model.sequential.build_lut(features, mask))
 
     def track(self, x: torch.Tensor, template: TemplateState, *, with_mask: bool = True,
-              use_arn: bool = True) -> ArnOutput:
+              use_arn: bool = True, mask_stages: int | None = None) -> ArnOutput:
         """Search crop ``[B, 3, S, S]`` (normalised) -> score, box and (optionally) mask maps."""
         c1, c2, c3, deep = self.features(x)
         search = self.neck(deep)
@@ -126,7 +126,7 @@ class ArnNet(nn.Module):
         if not with_mask:
             return ArnOutput(ltrb, logits, [], None)
         stage_logits = self.mask_model(c1, c2, c3, search, corr, template.lut if use_arn else None,
-                                       (x.shape[-2], x.shape[-1]))
+                                       (x.shape[-2], x.shape[-1]), mask_stages)
         return ArnOutput(ltrb, logits, stage_logits, self.mask_model.fuse(stage_logits))
 
     def forward(self, z: torch.Tensor, z_mask: torch.Tensor, x: torch.Tensor) -> ArnOutput:
