@@ -24,6 +24,10 @@ PRESETS: dict[str, dict[str, float]] = {
     "davis": {"penalty_k": 0.031, "window_influence": 0.35, "lr": 1.0, "mask_threshold": 0.84},
 }
 PRESET_FIELDS = ("penalty_k", "window_influence", "lr", "mask_threshold")
+# The presets' mask thresholds are TracKit's, for its ResNet-50 network. Our CPU-trained
+# mobilenetv2 weights give softer masks: their threshold (best mean J over 5 sequences x 11
+# frames of the training split, 0.2-0.6 tried) replaces the preset's unless mask_threshold is set.
+VARIANT_MASK_THRESHOLDS: dict[str, float] = {"mobilenetv2": 0.4}
 
 
 @dataclasses.dataclass
@@ -51,6 +55,9 @@ class ArnParams:
     min_target_size: float = param(10.0, low=1.0, high=10000.0, help="smallest box side, pixels")
     # Paper Sec. 3.3: r = 3 refills of the LUT from a box.
     cyclic_steps: int = param(3, low=0, high=20, help="r: cyclic initialisation steps from a box")
+    # TracKit binarises the starting mask at 0.5 before it fills the LUT; the refills do the same.
+    cyclic_threshold: float = param(0.5, low=0.0, high=1.0, low_open=True, high_open=True,
+                                    help="foreground probability above which a refilled LUT value is 1")
     use_arn: bool = param(True, help="add the ARN attention to the conv4 features (False: ablation)")
     # Paper Table 4 ablation: 1 = the multi-resolution pathway alone; fused with equal weights below 3.
     mask_stages: int = param(3, low=1, high=3, help="MMS stages run and fused (ablation: 1 or 2)")

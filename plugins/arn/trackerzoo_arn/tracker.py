@@ -27,7 +27,7 @@ from trackerzoo.geometry.anchor_free import choose_on_map, decode_ltrb, score_ma
 from trackerzoo.patches import paste_patches, sample_patches, siamese_crop_side
 from trackerzoo_arn.loading import build_network
 from trackerzoo_arn.model.network import ArnOutput, TemplateState
-from trackerzoo_arn.params import DEFAULT_VARIANT, ArnParams
+from trackerzoo_arn.params import DEFAULT_VARIANT, VARIANT_MASK_THRESHOLDS, ArnParams
 
 
 @dataclasses.dataclass
@@ -55,6 +55,8 @@ class ArnTracker(Tracker):
         self.window_influence = p.resolved("window_influence")
         self.lr = p.resolved("lr")
         self.mask_threshold = p.resolved("mask_threshold")
+        if p.mask_threshold is None and self.variant in VARIANT_MASK_THRESHOLDS:
+            self.mask_threshold = VARIANT_MASK_THRESHOLDS[self.variant]
         self.first_frame_masks: list[np.ndarray] = []  # LUT masks of the cyclic initialisation (template crop)
 
     # -- crops -------------------------------------------------------------------------------
@@ -110,7 +112,7 @@ class ArnTracker(Tracker):
         for _ in range(steps):
             out, _, _ = self._search(image, template)
             inner = self._foreground(out)[0, 0, offset:offset + t, offset:offset + t]
-            refill = (inner > self.mask_threshold).float()
+            refill = (inner > self.params.cyclic_threshold).float()
             if refill.sum() < 1:  # nothing segmented: keep the previous table
                 break
             template = TemplateState(template.kernel, template.features, template.lut.with_mask(refill[None]))
