@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 from trackerzoo_arn import hooks
-from trackerzoo_arn.params import PRESETS, VARIANT_MASK_THRESHOLDS, ArnParams
+from trackerzoo_arn.params import PRESETS, VARIANT_MASK_THRESHOLDS, ArnParams, mask_threshold_for
 
 import trackerzoo
 from trackerzoo.errors import WeightsNotFoundError
@@ -43,16 +43,15 @@ def test_outputs_box_mask_and_rotated_box_from_box_or_mask(arn_registry, arn_cli
 
 
 def test_presets_and_explicit_values(arn_registry):
-    davis = _create(arn_registry, weights=None, preset="davis", variant="resnet50")
-    assert (davis.penalty_k, davis.window_influence, davis.lr, davis.mask_threshold) == (
-        PRESETS["davis"]["penalty_k"], PRESETS["davis"]["window_influence"], PRESETS["davis"]["lr"],
-        PRESETS["davis"]["mask_threshold"])
-    ours = _create(arn_registry, weights=None, preset="davis")
-    assert ours.mask_threshold == VARIANT_MASK_THRESHOLDS["mobilenetv2"]  # calibrated for our weights
-    assert _create(arn_registry, weights=None, mask_threshold=0.7).mask_threshold == 0.7
+    davis = _create(arn_registry, weights=None, preset="davis")
+    assert (davis.penalty_k, davis.window_influence, davis.lr) == (
+        PRESETS["davis"]["penalty_k"], PRESETS["davis"]["window_influence"], PRESETS["davis"]["lr"])
+    assert davis.mask_threshold == VARIANT_MASK_THRESHOLDS["mobilenetv2"]  # calibrated for our weights
+    assert mask_threshold_for(ArnParams(preset="davis"), "resnet50") == PRESETS["davis"]["mask_threshold"]
+    assert mask_threshold_for(ArnParams(mask_threshold=0.7), "mobilenetv2") == 0.7  # an explicit value wins
     default = ArnParams()
     assert default.preset == "vot2020" and default.resolved("mask_threshold") == 0.9
-    assert ArnParams(preset="davis", lr=0.5).resolved("lr") == 0.5  # an explicit value wins
+    assert ArnParams(preset="davis", lr=0.5).resolved("lr") == 0.5
     with pytest.raises(ValueError, match="kitti"):
         ArnParams(preset="kitti")
     with pytest.raises(ValueError, match="seed"):

@@ -85,6 +85,13 @@ class ArnParams:
         return float(PRESETS[self.preset][name] if value is None else value)
 
 
+def mask_threshold_for(params: ArnParams, variant: str) -> float:
+    """The mask threshold a tracker of ``variant`` uses: given, else calibrated for the variant, else the preset's."""
+    if params.mask_threshold is None and variant in VARIANT_MASK_THRESHOLDS:
+        return VARIANT_MASK_THRESHOLDS[variant]
+    return params.resolved("mask_threshold")
+
+
 @dataclasses.dataclass(frozen=True)
 class ModelConfig:
     """Architecture of one variant (fixed by its weights)."""

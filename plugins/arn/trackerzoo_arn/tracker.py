@@ -27,7 +27,7 @@ from trackerzoo.geometry.anchor_free import choose_on_map, decode_ltrb, score_ma
 from trackerzoo.patches import paste_patches, sample_patches, siamese_crop_side
 from trackerzoo_arn.loading import build_network
 from trackerzoo_arn.model.network import ArnOutput, TemplateState
-from trackerzoo_arn.params import DEFAULT_VARIANT, VARIANT_MASK_THRESHOLDS, ArnParams
+from trackerzoo_arn.params import DEFAULT_VARIANT, ArnParams, mask_threshold_for
 
 
 @dataclasses.dataclass
@@ -54,9 +54,7 @@ class ArnTracker(Tracker):
         self.penalty_k = p.resolved("penalty_k")
         self.window_influence = p.resolved("window_influence")
         self.lr = p.resolved("lr")
-        self.mask_threshold = p.resolved("mask_threshold")
-        if p.mask_threshold is None and self.variant in VARIANT_MASK_THRESHOLDS:
-            self.mask_threshold = VARIANT_MASK_THRESHOLDS[self.variant]
+        self.mask_threshold = mask_threshold_for(p, self.variant)
         self.first_frame_masks: list[np.ndarray] = []  # LUT masks of the cyclic initialisation (template crop)
 
     # -- crops -------------------------------------------------------------------------------
