@@ -42,7 +42,9 @@ def _extras() -> dict[str, set[str]]:
 
 def test_the_plugins_folder_holds_distributions():
     plugins = _plugin_distributions()
-    assert {"trackerzoo-cract", "trackerzoo-opencv", "trackerzoo-rts", "trackerzoo-ibfp", "trackerzoo-rpvt"} <= set(plugins), plugins
+    expected = {"trackerzoo-cract", "trackerzoo-opencv", "trackerzoo-rts", "trackerzoo-arn", "trackerzoo-rpvt",
+                "trackerzoo-ibfp"}
+    assert expected <= set(plugins), plugins
 
 
 def test_every_trackerzoo_distribution_an_extra_names_is_a_plugin_here():

@@ -32,6 +32,7 @@ LAYERS: dict[str, str] = {
     "trackerzoo.device": "base",
     "trackerzoo.threads": "base",  # thread policy; imported first by trackerzoo/__init__, before torch
     "trackerzoo.geometry": "base",
+    "trackerzoo.geometry.anchor_free": "base",  # FCOS-style score-map read-out (ARN, IBFP)
     "trackerzoo.frames": "base",  # frame sources (video, images, glob, camera), shared by datasets and front
     "trackerzoo.nn": "blocks",
     "trackerzoo.nn.inference": "blocks",  # prepare_for_inference: folded BatchNorm, frozen graphs

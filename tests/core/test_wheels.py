@@ -182,13 +182,14 @@ def test_the_installed_extension_loads_and_its_kernel_runs(fresh_python):
 @pytest.mark.slow
 def test_all_installs_every_plugin_and_the_cli_lists_their_trackers(fresh_python):
     listing = _run_in(fresh_python.parent / "trackerzoo", "list")
-    for name in ("cract", "csrt", "kcf", "mil", "rts", "ibfp", "rpvt"):
+    for name in ("cract", "csrt", "kcf", "mil", "rts", "ibfp", "rpvt", "arn"):
         assert name in listing.split(), listing
     rows = {row["name"]: row for row in json.loads(_run_in(fresh_python.parent / "trackerzoo", "list", "--json"))}
     assert rows["cract"]["distribution"] == "trackerzoo-cract", rows["cract"]
     assert rows["rts"]["distribution"] == "trackerzoo-rts", rows["rts"]
     assert rows["ibfp"]["distribution"] == "trackerzoo-ibfp", rows["ibfp"]
     assert rows["rpvt"]["distribution"] == "trackerzoo-rpvt", rows["rpvt"]
+    assert rows["arn"]["distribution"] == "trackerzoo-arn", rows["arn"]
     assert {rows[name]["distribution"] for name in ("csrt", "kcf", "mil")} == {"trackerzoo-opencv"}, rows
 
     script = textwrap.dedent(
@@ -213,10 +214,15 @@ def test_all_installs_every_plugin_and_the_cli_lists_their_trackers(fresh_python
         rpvt.initialize(frame, box=(20, 20, 20, 20))
         out = rpvt.track(frame)
         print(out.mask.shape, out.rotated_box.shape)
+        arn = trackerzoo.create("arn", weights=None, device="cpu", cyclic_steps=1)  # box + mask + rotated box
+        arn.initialize(frame, box=(20, 20, 20, 20))
+        result = arn.track(frame)
+        print(len(result.box), result.mask.shape)
         """
     )
-    package, weights, box, rts, ibfp_box, rpvt = _run_in(fresh_python, "-c", script).splitlines()
+    package, weights, box, rts, ibfp_box, rpvt, arn = _run_in(fresh_python, "-c", script).splitlines()
     assert rpvt == "(60, 80) (4, 2)", rpvt
+    assert arn == "4 (60, 80)", arn
     prefix = str(fresh_python.parents[1])
     assert package.startswith(prefix), package
     assert weights.startswith(os.path.join(prefix, "share", "trackerzoo", "weights")), weights  # wheel data-files

@@ -1,0 +1,1 @@
+"""Offline training of ARN (``trackerzoo train arn``)."""
