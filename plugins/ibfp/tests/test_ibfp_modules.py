@@ -6,11 +6,13 @@ import math
 
 import pytest
 import torch
-from trackerzoo_ibfp.decode import anchor_points, ltrb_targets, ltrb_to_cxcywh, regression_sample_mask
+from trackerzoo_ibfp.decode import anchor_points, ltrb_targets, regression_sample_mask
 from trackerzoo_ibfp.network import CompressedSpaceChannelSelection, IbfpNet, InstanceBasedUpsampling
 from trackerzoo_ibfp.params import MODEL_CONFIGS
 from trackerzoo_ibfp.training.recipe import IbfpTrainSettings, ibfp_losses
 
+from trackerzoo.geometry import xyxy_to_cxcywh
+from trackerzoo.geometry.anchor_free import decode_ltrb
 from trackerzoo.labels import gaussian_center_labels
 from trackerzoo.training.losses.classification import focal_hinge_mse_loss
 
@@ -94,7 +96,7 @@ def test_regression_samples_lie_within_a_quarter_of_the_box_of_its_centre(w, h):
 def test_ltrb_targets_decode_back_to_the_box_and_bad_rules_raise():
     points = anchor_points(6, 8.0)
     boxes = torch.tensor([[10.0, 12.0, 20.0, 30.0]])
-    decoded = ltrb_to_cxcywh(points, ltrb_targets(points, boxes)[0].t())
+    decoded = xyxy_to_cxcywh(decode_ltrb(points, ltrb_targets(points, boxes)[0].t()))
     assert torch.allclose(decoded, torch.tensor([[20.0, 27.0, 20.0, 30.0]]).expand(36, 4))
     with pytest.raises(ValueError, match="'diagonal'"):
         regression_sample_mask(points, boxes, "diagonal", 0.25)

@@ -1,9 +1,10 @@
-"""Anchor-free geometry of IBFP's score map: anchor points, l/t/r/b decoding and targets.
+"""Anchor-free geometry of IBFP's score map: anchor points, l/t/r/b targets and regression samples.
 
 Cell ``(i, j)`` of a map of stride ``s`` has its anchor point at crop pixel
 ``((j + 0.5) s, (i + 0.5) s)`` (trackerzoo's pixel convention: the crop spans [0, S)).
-Kept small and private: the core's ``trackerzoo.geometry.anchor_free`` (written in
-parallel for ARN) is meant to replace these helpers.
+Decoding goes through the core's ``trackerzoo.geometry.anchor_free.decode_ltrb``; the grid
+stays here because IBFP's cells sit at bin centres, Ocean's (the core's ``score_map_points``)
+on the crop centre's lattice.
 """
 
 from __future__ import annotations
@@ -18,14 +19,6 @@ def anchor_points(size: int, stride: float, device: torch.device | str = "cpu") 
     coords = (torch.arange(size, dtype=torch.float32, device=device) + 0.5) * stride
     ys, xs = torch.meshgrid(coords, coords, indexing="ij")
     return torch.stack((xs.reshape(-1), ys.reshape(-1)), dim=1)
-
-
-def ltrb_to_cxcywh(points: torch.Tensor, distances: torch.Tensor) -> torch.Tensor:
-    """Boxes ``[N, 4]`` (cx, cy, w, h) from anchor points ``[N, 2]`` and distances ``[N, 4]`` (l, t, r, b)."""
-    left, top, right, bottom = distances.unbind(dim=1)
-    x0, y0 = points[:, 0] - left, points[:, 1] - top
-    x1, y1 = points[:, 0] + right, points[:, 1] + bottom
-    return torch.stack(((x0 + x1) * 0.5, (y0 + y1) * 0.5, x1 - x0, y1 - y0), dim=1)
 
 
 def ltrb_targets(points: torch.Tensor, boxes: torch.Tensor) -> torch.Tensor:

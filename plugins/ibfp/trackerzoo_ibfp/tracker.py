@@ -23,10 +23,12 @@ import numpy as np
 import torch
 
 from trackerzoo import Prediction, Tracker
+from trackerzoo.geometry import xyxy_to_cxcywh
+from trackerzoo.geometry.anchor_free import decode_ltrb
 from trackerzoo.geometry.motion_priors import cosine_window_at, size_change_penalty
 from trackerzoo.nn.inference import prepare_for_inference
 from trackerzoo.patches import sample_patches
-from trackerzoo_ibfp.decode import anchor_points, ltrb_to_cxcywh
+from trackerzoo_ibfp.decode import anchor_points
 from trackerzoo_ibfp.loading import build_network
 from trackerzoo_ibfp.network import IbfpNet, TrackStep
 from trackerzoo_ibfp.online import OnlineBranch, upsample_to
@@ -137,7 +139,7 @@ class IbfpTracker(Tracker):
         scores = scores.reshape(-1)
 
         # SiamFC++ ranking: size/aspect penalty and cosine window over every cell.
-        boxes = ltrb_to_cxcywh(self.points, distances.reshape(4, -1).t())
+        boxes = xyxy_to_cxcywh(decode_ltrb(self.points, distances.reshape(4, -1).t()))
         previous = torch.tensor(self.state_size * scale, dtype=boxes.dtype, device=boxes.device)
         penalty = size_change_penalty(boxes[:, 2:].clamp_min(1e-3), previous, p.penalty_k)
         ranked = scores * penalty * (1.0 - p.window_influence) + self.window * p.window_influence
