@@ -96,6 +96,24 @@ def test_pyramid_roi_align(benchmark, shape, backend, device):
          rounds=30 if b == 1 else 5, inputs=(feat, rois))
 
 
+# ---------------------------------------------------------------- Precise RoI Pooling
+# DiMP's IoU-Net: layer3 of a 288-px crop (256 x 36 x 36, stride 8) pooled to 3 x 3 for 1 box
+# and for 64 proposals; benchmarks/bench_prroi.py adds layer4 1 x 1, the 4 x 4 filter
+# initialiser, the gradients and the RoIAlign rival, interleaved.
+PRROI = {"256x36x36-1roi-3x3": 1, "256x36x36-64rois-3x3": 64}
+
+
+@pytest.mark.parametrize(("shape", "backend", "device"), _params("prroi_pool", PRROI))
+def test_prroi_pool(benchmark, shape, backend, device):
+    from bench_prroi import dimp_rois
+
+    k = PRROI[shape]
+    feat = torch.randn(1, 256, 36, 36, generator=_gen()).to(device)
+    rois = dimp_rois(k).to(device)
+    _run(benchmark, "prroi_pool", shape, backend, device, lambda: ops.prroi_pool(feat, rois, 3, 1 / 8, backend=backend),
+         rounds=30 if k == 1 else 10, inputs=(feat, rois))
+
+
 # ---------------------------------------------------------------- LUT affinity softmax
 LUT = {"B1-625q-225k-64c": 1, "B32-625q-225k-64c": 32}
 

@@ -20,7 +20,9 @@ rest):
    dispatch table (``ops_table.json``, to commit as the shipped table's ``cuda`` entry);
 6. ``batch_cuda``: aggregate frames/s of ``trackerzoo.create_batch`` at n = 1, 4, 8, 32
    (recorded as skipped while ``create_batch`` does not exist);
-7. ``cuda_graphs``: each op's fixed-shape call captured in a CUDA graph, replay vs eager.
+7. ``cuda_graphs``: each op's fixed-shape call captured in a CUDA graph, replay vs eager;
+8. ``prroi_cuda``: ``benchmarks/bench_prroi.py --device cuda``: PrRoIPool's CUDA kernel vs
+   reference vs RoIAlign at DiMP's shapes (forward, box and feature gradients), JSON.
 
 Everything lands in ``OUT`` (``--out``, else ``$OUT``): ``device_check.json`` (every step's
 status, return code, seconds, log tail and parsed results), ``logs/<step>.log`` and the
@@ -89,6 +91,8 @@ def plan(out: Path, dry_run: bool, py: str | None = None) -> list[Step]:
             "--report", str(out / "ops_tune.json"), "--markdown"]
     tune += ["--ops", "dw_xcorr", "lut_affinity_softmax", "--repeats", "3", "--budget", "0"] if dry_run else [
         "--repeats", "31", "--budget", "4"]
+    prroi = [py, str(REPO / "benchmarks" / "bench_prroi.py"), "--device", device, "--out", str(out / "prroi.json")]
+    prroi += ["--rois", "1", "--repeats", "3", "--budget", "0"] if dry_run else ["--repeats", "21", "--budget", "2"]
     return [
         build,
         Step("env", [*helper, "env", "--out", str(out / "env.json")], 60, result_file="env.json"),
@@ -100,6 +104,7 @@ def plan(out: Path, dry_run: bool, py: str | None = None) -> list[Step]:
              90, result_file="batch.json"),
         Step("cuda_graphs", [*helper, "graphs", "--device", device, "--out", str(out / "graphs.json"), *quick],
              60, result_file="graphs.json"),
+        Step("prroi_cuda", prroi, 60, result_file="prroi.json"),
     ]
 
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The GPU check of issue 19 in one call (< 10 minutes): builds the CUDA extension
 # (TORCH_CUDA_ARCH_LIST=9.0), runs every CUDA test, times the trackers, ops, batched
-# tracking and CUDA graphs on the GPU, and writes device_check.json and logs under $OUT.
+# tracking, CUDA graphs and PrRoIPool (benchmarks/bench_prroi.py) on the GPU, and writes device_check.json and logs under $OUT.
 # Each step has its own timeout inside one overall budget; see scripts/device_check.py.
 #   OUT=/some/dir scripts/device_check.sh            # on the GPU machine
 #   scripts/device_check.sh --out /tmp/dc --dry-run  # anywhere: the CPU-side parts

@@ -31,13 +31,14 @@ def _py(code: str) -> list[str]:
 
 def test_the_gpu_plan_builds_for_sm90_and_runs_every_cuda_test(tmp_path):
     steps = {s.name: s for s in device_check.plan(tmp_path, dry_run=False, py="python")}
-    assert list(steps) == ["build", "env", "cuda_tests", "trackers_cuda", "ops_tune", "batch_cuda", "cuda_graphs"]
+    assert list(steps) == ["build", "env", "cuda_tests", "trackers_cuda", "ops_tune", "batch_cuda", "cuda_graphs",
+                           "prroi_cuda"]
     assert steps["build"].env["TORCH_CUDA_ARCH_LIST"] == "9.0" and steps["build"].skip is None
     assert steps["build"].argv == ["python", "setup.py", "build_ext", "--inplace"]
     tests = steps["cuda_tests"].argv
     assert tests[tests.index("-m", 2) + 1] == "cuda" and "tests" in tests and "plugins" in tests
     assert "--junitxml" in tests and "--collect-only" not in tests
-    for name in ("trackers_cuda", "batch_cuda", "cuda_graphs", "ops_tune"):
+    for name in ("trackers_cuda", "batch_cuda", "cuda_graphs", "ops_tune", "prroi_cuda"):
         argv = steps[name].argv
         assert argv[argv.index("--device") + 1] == "cuda"
         assert "--quick" not in argv
@@ -49,7 +50,7 @@ def test_the_dry_run_plan_keeps_to_the_cpu(tmp_path):
     steps = {s.name: s for s in device_check.plan(tmp_path, dry_run=True, py="python")}
     assert steps["build"].skip
     assert "--collect-only" in steps["cuda_tests"].argv
-    for name in ("trackers_cuda", "batch_cuda", "cuda_graphs", "ops_tune"):
+    for name in ("trackers_cuda", "batch_cuda", "cuda_graphs", "ops_tune", "prroi_cuda"):
         argv = steps[name].argv
         assert argv[argv.index("--device") + 1] == "cpu"
     assert all("--quick" in steps[n].argv for n in ("trackers_cuda", "batch_cuda", "cuda_graphs"))
@@ -131,7 +132,8 @@ def test_the_shell_wrapper_lists_the_steps(tmp_path):
         capture_output=True, text=True, env={"PYTHON": sys.executable, "PATH": "/usr/bin:/bin"}, check=True,
     )
     names = [line.split()[0] for line in done.stdout.splitlines()]
-    assert names == ["build", "env", "cuda_tests", "trackers_cuda", "ops_tune", "batch_cuda", "cuda_graphs"]
+    assert names == ["build", "env", "cuda_tests", "trackers_cuda", "ops_tune", "batch_cuda", "cuda_graphs",
+                           "prroi_cuda"]
     assert "[skip: dry run" in done.stdout.splitlines()[0]
 
 

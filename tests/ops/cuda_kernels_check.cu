@@ -3,6 +3,7 @@
 #include "ops/dcf_cg/cuda/dcf_cg_kernels.cuh"
 #include "ops/dw_xcorr/cuda/dw_xcorr_kernels.cuh"
 #include "ops/lut_affinity_softmax/cuda/lut_affinity_softmax_kernels.cuh"
+#include "ops/prroi_pool/cuda/prroi_pool_kernels.cuh"
 #include "ops/pyramid_roi_align/cuda/pyramid_roi_align_kernels.cuh"
 
 namespace tz = trackerzoo::cuda;
@@ -27,7 +28,10 @@ namespace tz = trackerzoo::cuda;
   template __global__ void tz::cg_dot_kernel<T>(const T*, const T*, int64_t, T*);                            \
   template __global__ void tz::cg_start_kernel<T>(const T*, const T*, T*, T*, int64_t, T*);                  \
   template __global__ void tz::cg_step_kernel<T>(T*, T*, const T*, const T*, int64_t, T*, T);                \
-  template __global__ void tz::cg_direction_kernel<T>(const T*, T*, int64_t, T*, T);
+  template __global__ void tz::cg_direction_kernel<T>(const T*, T*, int64_t, T*, T);                        \
+  template __global__ void tz::prroi_pool_forward_kernel<T>(const T*, const T*, T*, tz::PrroiShape);         \
+  template __global__ void tz::prroi_pool_features_grad_kernel<T>(const T*, const T*, T*, tz::PrroiShape);   \
+  template __global__ void tz::prroi_pool_rois_grad_kernel<T>(const T*, const T*, const T*, T*, tz::PrroiShape);
 
 TZ_INSTANTIATE(float)
 TZ_INSTANTIATE(double)

@@ -26,6 +26,7 @@ def test_alternatives_are_listed_per_op_and_accepted_as_backends():
     assert alts == {
         "dw_xcorr": ("grouped_cl",),
         "pyramid_roi_align": ("gather",),
+        "prroi_pool": (),
         "lut_affinity_softmax": ("sdpa",),
         "dcf_cg": ("autograd",),
         "dcf_normal_apply": ("autograd",),

@@ -11,7 +11,9 @@ from trackerzoo.ops import _backend
 
 def test_available_backends_lists_every_op_with_the_reference():
     backends = ops.available_backends()
-    assert set(backends) == {"dw_xcorr", "pyramid_roi_align", "lut_affinity_softmax", "dcf_cg", "dcf_normal_apply"}
+    assert set(backends) == {
+        "dw_xcorr", "pyramid_roi_align", "prroi_pool", "lut_affinity_softmax", "dcf_cg", "dcf_normal_apply"
+    }
     for names in backends.values():
         assert names[0] == "torch"
         assert set(names) <= {"torch", "cpu", "cuda"}

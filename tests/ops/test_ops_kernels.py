@@ -169,6 +169,89 @@ def test_roi_align_gradcheck_cpu():
     )
 
 
+# ---------------------------------------------------------------------------- PrRoIPool
+# Boxes inside, partly and fully outside the map, sub-pixel, zero-width, zero-height and
+# negative-size, on both images (map coordinates of a 7 x 9 map at spatial_scale 0.5).
+PRROI_EDGE_ROIS = torch.tensor(
+    [[0, 2.0, 3.0, 12.0, 11.0], [1, -6.0, -4.0, 5.0, 7.0], [0, 14.0, 10.0, 22.0, 19.0], [1, 20.0, 16.0, 26.0, 30.0],
+     [0, 5.3, 6.1, 5.9, 6.4], [1, 4.0, 2.0, 4.0, 9.0], [0, 3.0, 5.0, 11.0, 5.0], [1, 9.0, 8.0, 3.0, 2.0],
+     [0, -40.0, -40.0, 60.0, 60.0], [1, 4.0, 4.0, 6.0, 6.0]],
+    dtype=torch.float64,
+)
+
+
+def check_prroi(backend, feat, rois, pooled, scale):
+    got = ops.prroi_pool(feat, rois, pooled, scale, backend=backend)
+    want = ops.prroi_pool(feat, rois, pooled, scale, backend="torch")
+    ph, pw = (pooled, pooled) if isinstance(pooled, int) else pooled
+    assert got.shape == (rois.shape[0], feat.shape[1], ph, pw) and got.dtype == feat.dtype
+    close(got, want, feat.dtype)
+
+
+@pytest.mark.parametrize("backend", kernel_backends("prroi_pool"))
+@FEW
+@given(
+    b=st.integers(1, 2), c=st.integers(1, 4), h=st.integers(1, 10), w=st.integers(1, 10), k=st.integers(0, 6),
+    scale=st.sampled_from([1.0, 0.5, 0.25]), pooled=st.sampled_from([1, 3, (2, 5), (4, 1)]),
+    dtype=st.sampled_from(DTYPES), seed=st.integers(0, 99),
+)
+def test_prroi_random(backend, b, c, h, w, k, scale, pooled, dtype, seed):
+    dev = device_of(backend)
+    feat = randn(b, c, h, w, dtype=dtype, device=dev, seed=seed)
+    check_prroi(backend, feat, random_rois(k, b, h, w, scale, dtype, seed, dev), pooled, scale)
+
+
+@pytest.mark.parametrize("backend", kernel_backends("prroi_pool"))
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_prroi_edge_rois(backend, dtype):
+    dev = device_of(backend)
+    rois = PRROI_EDGE_ROIS.to(dtype=dtype, device=dev)
+    feat = randn(2, 3, 7, 9, dtype=dtype, device=dev)
+    check_prroi(backend, feat, rois, (3, 2), 0.5)
+    check_prroi(backend, randn(2, 3, 1, 1, dtype=dtype, device=dev), rois, 2, 0.1)
+    out = ops.prroi_pool(feat, rois, 2, 0.5, backend=backend)
+    assert torch.equal(out[5:8], torch.zeros_like(out[5:8]))  # zero-width, zero-height, negative size
+
+
+@pytest.mark.parametrize("backend", kernel_backends("prroi_pool"))
+def test_prroi_dimp_shapes_non_contiguous(backend):
+    dev = device_of(backend)
+    feat = non_contiguous(randn(2, 32, 18, 18, dtype=torch.float32, device=dev))
+    rois = random_rois(16, 2, 288, 288, 1.0, torch.float32, 7, dev)
+    check_prroi(backend, feat, non_contiguous(rois.t().contiguous()).t(), 4, 1 / 16)
+    check_prroi(backend, feat[:, ::2], rois, (3, 3), 1 / 16)
+
+
+@pytest.mark.parametrize("backend", kernel_backends("prroi_pool"))
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("needs", ["both", "features", "rois"])
+def test_prroi_backward_matches_reference(backend, dtype, needs):
+    dev = device_of(backend)
+    boxes = torch.cat([PRROI_EDGE_ROIS, random_rois(6, 2, 7, 9, 0.5, torch.float64, 3, "cpu")])
+    upstream = randn(boxes.shape[0], 3, 2, 3, dtype=dtype, device=dev, seed=4)
+    grads = []
+    for be in (backend, "torch"):
+        feat = randn(2, 3, 7, 9, dtype=dtype, device=dev).requires_grad_(needs != "rois")
+        rois = boxes.to(dtype=dtype, device=dev).requires_grad_(needs != "features")
+        inputs = [t for t in (feat, rois) if t.requires_grad]
+        out = ops.prroi_pool(feat, rois, (2, 3), 0.5, backend=be)
+        grads.append(torch.autograd.grad(out, inputs, upstream))
+    for got, want in zip(*grads, strict=True):
+        close(got, want, dtype)
+
+
+def test_prroi_gradcheck_cpu():
+    if "cpu" not in ops.available_backends()["prroi_pool"]:
+        pytest.skip("C++ kernel not built")
+    feat = randn(2, 2, 5, 6).requires_grad_()
+    rois = PRROI_EDGE_ROIS[[0, 1, 2, 4, 9]] * torch.tensor([1, 0.55, 0.45, 0.5, 0.6], dtype=torch.float64)
+    index, boxes = rois[:, :1], rois[:, 1:].clone().requires_grad_()
+    assert torch.autograd.gradcheck(
+        lambda f, b: ops.prroi_pool(f, torch.cat([index, b], 1), (2, 3), 0.9, backend="cpu"), (feat, boxes),
+        eps=1e-6, atol=1e-7,
+    )
+
+
 # ---------------------------------------------------------------------------- LUT softmax
 def check_lut(backend, q, k, v, scale=None, dtype=None):
     got = ops.lut_affinity_softmax(q, k, v, scale, backend=backend)

@@ -103,6 +103,38 @@ def _roi_backward_cases() -> list[Case]:
     return [(name, make(*problem)) for name, *problem in ROI_PROBLEMS]
 
 
+PRROI_PROBLEMS = [
+    # id, features shape, RoIs, pooled height, pooled width, spatial scale
+    ("iou-net-3x3", (2, 3, 9, 11), 5, 3, 3, 0.5),
+    ("rect-1x4-on-1x1-map", (2, 2, 1, 1), 4, 1, 4, 0.25),
+]
+
+
+def _prroi_cases() -> list[Case]:
+    def make(shape, k, ph, pw, scale):
+        def build(dtype, dev):
+            feat = _randn(shape, dtype, dev, 0, grad=True)
+            rois = _rois(k, shape[0], shape[2], shape[3], dtype, dev, 1).requires_grad_()
+            return (feat, rois, ph, pw, scale)
+
+        return build
+
+    return [(name, make(*problem)) for name, *problem in PRROI_PROBLEMS]
+
+
+def _prroi_backward_cases() -> list[Case]:
+    def make(shape, k, ph, pw, scale):
+        def build(dtype, dev):
+            grad = _randn((k, shape[1], ph, pw), dtype, dev, 2)
+            feat = _randn(shape, dtype, dev, 0)
+            rois = _rois(k, shape[0], shape[2], shape[3], dtype, dev, 1)
+            return (grad, feat, rois, ph, pw, scale, True, True)
+
+        return build
+
+    return [(name, make(*problem)) for name, *problem in PRROI_PROBLEMS]
+
+
 LUT_SHAPES = [("square", 2, 9, 7, 5, 4), ("one-key", 1, 6, 1, 3, 2), ("wide", 1, 17, 33, 8, 6)]
 
 
@@ -170,6 +202,8 @@ OPS: dict[str, tuple[str, list[Case]]] = {
     "_dw_xcorr_backward": ("dw_xcorr", _dw_xcorr_backward_cases()),
     "pyramid_roi_align": ("pyramid_roi_align", _roi_cases()),
     "_pyramid_roi_align_backward": ("pyramid_roi_align", _roi_backward_cases()),
+    "prroi_pool": ("prroi_pool", _prroi_cases()),
+    "_prroi_pool_backward": ("prroi_pool", _prroi_backward_cases()),
     "lut_affinity_softmax": ("lut_affinity_softmax", _lut_cases(grad=True)),
     "_lut_affinity_softmax_forward": ("lut_affinity_softmax", _lut_cases(grad=False)),
     "_lut_affinity_softmax_backward": ("lut_affinity_softmax", _lut_backward_cases()),

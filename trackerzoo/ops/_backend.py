@@ -18,7 +18,7 @@ import torch
 
 from trackerzoo.ops import _table
 
-OPS = ("dw_xcorr", "pyramid_roi_align", "lut_affinity_softmax", "dcf_cg", "dcf_normal_apply")
+OPS = ("dw_xcorr", "pyramid_roi_align", "prroi_pool", "lut_affinity_softmax", "dcf_cg", "dcf_normal_apply")
 BACKENDS = ("auto", "torch", "cpu", "cuda")
 ENV_VAR = "TRACKERZOO_OPS_BACKEND"
 # The dtypes the native kernels are instantiated for; other dtypes use the reference under "auto".
@@ -34,9 +34,15 @@ ALTERNATIVES: dict[str, tuple[str, ...]] = {
     "prroi_pool": (),
 }
 # Which input's first dimension sets an op's shape bucket: the batch of the search, feature
-# map or query, and the number of filters of the DCF ops.
-_BUCKET_INPUT = {"dw_xcorr": 0, "pyramid_roi_align": 0, "lut_affinity_softmax": 0, "dcf_cg": 3, "dcf_normal_apply": 2,
-                "prroi_pool": 1}
+# map or query, the number of RoIs of prroi_pool, and the number of filters of the DCF ops.
+_BUCKET_INPUT = {
+    "dw_xcorr": 0,
+    "pyramid_roi_align": 0,
+    "prroi_pool": 1,
+    "lut_affinity_softmax": 0,
+    "dcf_cg": 3,
+    "dcf_normal_apply": 2,
+}
 
 _extension_error: BaseException | None = None
 try:
@@ -101,8 +107,9 @@ def available_backends() -> dict[str, list[str]]:
 def shape_bucket(op: str, tensors: tuple[torch.Tensor, ...]) -> str:
     """The dispatch-table bucket of one call: ``"1"``, ``"2-8"`` or ``"9+"`` by batch size.
 
-    The size is the first dimension of the search (``dw_xcorr``), feature map, query, or
-    the number of filters (DCF ops). ``dw_xcorr`` with a channels-last search adds ``"/cl"``.
+    The size is the first dimension of the search (``dw_xcorr``), feature map, query, the
+    number of RoIs (``prroi_pool``) or the number of filters (DCF ops). ``dw_xcorr`` with a
+    channels-last search adds ``"/cl"``.
     """
     n = tensors[_BUCKET_INPUT[op]].shape[0]
     bucket = "1" if n <= 1 else "2-8" if n <= 8 else "9+"

@@ -129,3 +129,30 @@ def _dcf_cg_fake(
 ) -> torch.Tensor:
     """Shaped like ``filt`` ``[F, C, kh, kw]``."""
     return filt.new_empty(filt.shape)
+
+
+# An extension built before prroi_pool existed (a stale in-place build) still loads: its other
+# ops keep their fake kernels, and prroi_pool runs on the reference (no kernel is registered).
+if hasattr(torch.ops.trackerzoo, "prroi_pool"):
+
+    @register_fake("trackerzoo::prroi_pool")
+    def _prroi_pool_fake(
+        features: torch.Tensor, rois: torch.Tensor, pooled_height: int, pooled_width: int, spatial_scale: float
+    ) -> torch.Tensor:
+        """``[B, C, H, W]`` and ``[K, 5]`` -> ``[K, C, pooled_height, pooled_width]``."""
+        return features.new_empty((rois.shape[0], features.shape[1], pooled_height, pooled_width))
+
+
+    @register_fake("trackerzoo::_prroi_pool_backward")
+    def _prroi_pool_backward_fake(
+        grad: torch.Tensor,
+        features: torch.Tensor,
+        rois: torch.Tensor,
+        pooled_height: int,
+        pooled_width: int,
+        spatial_scale: float,
+        features_grad: bool,
+        rois_grad: bool,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Gradients shaped like ``features`` and ``rois``."""
+        return features.new_empty(features.shape), rois.new_empty(rois.shape)

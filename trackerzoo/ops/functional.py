@@ -123,7 +123,8 @@ def prroi_pool(
     respect to ``features`` and the box coordinates of ``rois`` (not the batch index).
 
     Raises ``ValueError`` for a wrong shape, an ``output_size`` or ``spatial_scale`` that is
-    not positive, non-finite ``rois`` or a batch index outside ``[0, B)``.
+    not positive, non-finite ``rois`` or a batch index outside ``[0, B)`` (or not an integer);
+    the ``rois`` checks are skipped under ``torch.compile`` and CUDA-graph capture.
     """
     if features.dim() != 4:
         raise ValueError(f"prroi_pool needs features [B, C, H, W], got {_shape(features)}")
@@ -138,7 +139,10 @@ def prroi_pool(
     if not features.is_floating_point():
         raise ValueError(f"prroi_pool needs floating-point features, got {features.dtype}")
     rois = rois.to(features.dtype)
-    if rois.shape[0] > 0 and not torch.compiler.is_compiling():
+    # The checks synchronise with the device: skipped while tracing or capturing a CUDA graph
+    # (where the CUDA kernel gives zeros for a RoI whose batch index is outside the batch).
+    capturing = rois.is_cuda and torch.cuda.is_current_stream_capturing()
+    if rois.shape[0] > 0 and not capturing and not torch.compiler.is_compiling():
         _check_prroi_rois(rois.detach(), features.shape[0])
     chosen = resolve("prroi_pool", backend, (features, rois))
     if chosen == "torch":

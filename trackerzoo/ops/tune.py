@@ -80,6 +80,19 @@ def _roi_case(n: int, bucket: str, c: int = 256, size: int = 31, per_seq: int = 
     return Case("pyramid_roi_align", bucket, f"B{n}-{c}x{size}x{size}-{n * per_seq}rois", make)
 
 
+def _prroi_case(k: int, bucket: str, c: int = 256, size: int = 36, pooled: int = 3) -> Case:
+    def make(device: torch.device) -> tuple[Callable[[str], object], tuple[torch.Tensor, ...]]:
+        g = torch.Generator().manual_seed(3)
+        features = _randn(1, c, size, size, seed=0, device=device)
+        xy = torch.rand(k, 2, generator=g) * 180
+        wh = torch.rand(k, 2, generator=g) * 90 + 20
+        rois = torch.cat([torch.zeros(k, 1), xy, xy + wh], 1).to(device)  # boxes in a 288-px crop
+        run = lambda backend: ops.prroi_pool(features, rois, pooled, 1 / 8, backend=backend)
+        return run, (features, rois)
+
+    return Case("prroi_pool", bucket, f"{c}x{size}x{size}-{k}rois-{pooled}x{pooled}", make)
+
+
 def _lut_case(n: int, bucket: str, queries: int = 625, keys: int = 225, c: int = 64) -> Case:
     def make(device: torch.device) -> tuple[Callable[[str], object], tuple[torch.Tensor, ...]]:
         q = _randn(n, queries, c, seed=0, device=device)
@@ -109,7 +122,7 @@ def tracking_cases(only: tuple[str, ...] | None = None) -> list[Case]:
     cases: list[Case] = []
     for bucket, n in BUCKET_SIZES.items():
         cases += [_xcorr_case(n, bucket, False), _xcorr_case(n, bucket, True)]
-        cases += [_roi_case(n, bucket), _lut_case(n, bucket)]
+        cases += [_roi_case(n, bucket), _prroi_case(n, bucket), _lut_case(n, bucket)]
         cases += [_dcf_case("dcf_cg", n, bucket), _dcf_case("dcf_normal_apply", n, bucket)]
     cases.sort(key=lambda case: (_backend.OPS.index(case.op), case.bucket))
     return [case for case in cases if only is None or case.op in only]

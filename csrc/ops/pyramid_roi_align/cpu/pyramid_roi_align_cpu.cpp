@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "ops/common/cpu_simd.h"
+#include "ops/common/cpu_vec_ops.h"
 #include "ops/pyramid_roi_align/pyramid_levels.h"
 
 namespace trackerzoo {
@@ -106,17 +107,6 @@ struct RoiTask {
   int64_t levels, sum_sizes, channels, height, width;
 };
 
-// dst[0:n] += w * src[0:n]
-template <typename T, int kVecBytes>
-TZ_INLINE void axpy(T* dst, const T* src, T w, int64_t n) {
-  using S = cpu::Simd<T, kVecBytes>;
-  constexpr int L = S::kLanes;
-  const typename S::V wv = S::splat(w);
-  int64_t i = 0;
-  for (; i + L <= n; i += L) S::store(dst + i, S::load(dst + i) + wv * S::load(src + i));
-  for (; i < n; ++i) dst[i] += w * src[i];
-}
-
 // Forward over RoIs [begin, end): features channels-last [B, H, W, C]; out[l] is level l's
 // [K, C, s, s] output.
 template <typename T, int kVecBytes>
@@ -135,7 +125,7 @@ TZ_INLINE void roi_forward_tasks(RoiTask<T> a, const T* feat, T* const* out, int
           for (int64_t yt = a.ty_begin[entry + ph]; yt < a.ty_begin[entry + ph + 1]; ++yt) {
             const T* row = base + a.ty_index[yt] * a.width * c;
             for (int64_t xt = a.tx_begin[entry + pw]; xt < a.tx_begin[entry + pw + 1]; ++xt) {
-              axpy<T, kVecBytes>(acc.data(), row + a.tx_index[xt] * c, a.ty_weight[yt] * a.tx_weight[xt], c);
+              cpu::axpy<T, kVecBytes>(acc.data(), row + a.tx_index[xt] * c, a.ty_weight[yt] * a.tx_weight[xt], c);
             }
           }
           T* dst = o + ph * s + pw;
@@ -172,7 +162,7 @@ TZ_INLINE void roi_backward_tasks(RoiTask<T> a, int64_t rois, const T* const* gr
             for (int64_t yt = a.ty_begin[entry + ph]; yt < a.ty_begin[entry + ph + 1]; ++yt) {
               T* row = base + a.ty_index[yt] * a.width * c;
               for (int64_t xt = a.tx_begin[entry + pw]; xt < a.tx_begin[entry + pw + 1]; ++xt) {
-                axpy<T, kVecBytes>(row + a.tx_index[xt] * c, gbuf, a.ty_weight[yt] * a.tx_weight[xt], nc);
+                cpu::axpy<T, kVecBytes>(row + a.tx_index[xt] * c, gbuf, a.ty_weight[yt] * a.tx_weight[xt], nc);
               }
             }
           }
