@@ -8,14 +8,11 @@ fully random. Random draws come from ``generator`` when given (``trackerzoo.nn.s
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 
 import torch
 
-from trackerzoo.errors import WeightsNotFoundError
-from trackerzoo.nn.seeding import draws_from
-from trackerzoo.weights import load_into, weights_for
+from trackerzoo.weights import build_tracker_network
 from trackerzoo_arn.model import ArnNet
 from trackerzoo_arn.params import MODEL_CONFIGS, TRACKER_NAME
 
@@ -38,28 +35,7 @@ def build_network(variant: str, weights: str | Path | None, device: torch.device
     if variant not in MODEL_CONFIGS:
         raise ValueError(f"unknown ARN variant {variant!r}; variants: {', '.join(MODEL_CONFIGS)}")
     config = MODEL_CONFIGS[variant]
-    drawing = draws_from(generator) if generator is not None else contextlib.nullcontext()
-    if weights is None:
-        try:
-            with drawing:
-                network = ArnNet(config, pretrained_backbone=config.backbone == "mobilenetv2")
-        except WeightsNotFoundError:
-            with drawing:
-                network = ArnNet(config)
-        return network.to(device).eval()
-    with drawing:
-        network = ArnNet(config)
-    source: str | Path = weights
-    if weights == "default":
-        entry = weights_for(TRACKER_NAME, variant)
-        if entry is None:
-            raise WeightsNotFoundError(
-                f"ARN variant {variant!r} has no shipped weights (weights/manifest.json lists none); "
-                f"{training_hint(variant)}"
-            )
-        source = entry.name
-    try:
-        load_into(network, source)
-    except WeightsNotFoundError as exc:
-        raise WeightsNotFoundError(f"{exc} -- ARN {variant} weights: {training_hint(variant)}") from exc
+    network = build_tracker_network(
+        lambda pretrained: ArnNet(config, pretrained_backbone=pretrained and config.backbone == "mobilenetv2"),
+        tracker=TRACKER_NAME, variant=variant, weights=weights, hint=training_hint(variant), generator=generator)
     return network.to(device).eval()

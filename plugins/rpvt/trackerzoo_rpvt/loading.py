@@ -14,8 +14,7 @@ from pathlib import Path
 import torch
 
 from trackerzoo.errors import WeightsNotFoundError
-from trackerzoo.nn.seeding import draws_from
-from trackerzoo.weights import load_into, weights_for
+from trackerzoo.weights import build_tracker_network
 from trackerzoo_rpvt.model.network import MODEL_CONFIGS, RpvtNet
 from trackerzoo_rpvt.params import TRACKER_NAME
 
@@ -32,30 +31,16 @@ def build_network(variant: str, weights: str | Path | None, device: torch.device
         raise ValueError(f"unknown RPVT variant {variant!r}; variants: {', '.join(MODEL_CONFIGS)}")
 
     def make(pretrained: bool) -> RpvtNet:
-        with draws_from(generator):
-            return RpvtNet(MODEL_CONFIGS[variant], refinement, attention=attention, fusion=fusion,
-                           pretrained_backbone=pretrained)
+        return RpvtNet(MODEL_CONFIGS[variant], refinement, attention=attention, fusion=fusion,
+                       pretrained_backbone=pretrained)
 
-    if weights is None:
-        try:
-            network = make(True)
-        except WeightsNotFoundError:
-            network = make(False)
-        return network.to(device).eval()
-    network = make(False)
-    source: str | Path = weights
-    if weights == "default":
-        entry = weights_for(TRACKER_NAME, variant)
-        if entry is None:
-            raise WeightsNotFoundError(
-                f"RPVT variant {variant!r} has no shipped weights; train them with `trackerzoo train rpvt "
-                f"--set data=vot:PATH --set variant={variant}` (plugins/rpvt/README.md), pass weights=PATH, "
-                f"or weights=None for an untrained network"
-            )
-        source = entry.name
+    hint = (f"train them with `trackerzoo train rpvt --set data=vot:PATH --set variant={variant}` "
+            f"(plugins/rpvt/README.md), pass weights=PATH, or weights=None for an untrained network")
     try:
-        load_into(network, source)
+        network = build_tracker_network(make, tracker=TRACKER_NAME, variant=variant, weights=weights, hint=hint,
+                                        generator=generator)
+    except WeightsNotFoundError:
+        raise
     except ValueError as exc:
-        raise ValueError(f"{exc} -- built as variant {variant!r}, refinement {refinement!r}; pass the "
-                         f"refinement/variant the file was trained with") from exc
+        raise ValueError(f"{exc} (refinement {refinement!r}: pass the refinement the file was trained with)") from exc
     return network.to(device).eval()
