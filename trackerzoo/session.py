@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import math
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -216,8 +217,9 @@ def run_ope_full(tracker: Tracker, sequence: Any, *, max_frames: int | None = No
             run.boxes[0] = first_box
             continue
         run.boxes[step.index] = step.prediction.box
-        run.present[step.index] = step.prediction.present
-        run.confidence[step.index] = step.prediction.score
+        # a duck-typed prediction (a box only) of a tracker written before presence counts as present
+        run.present[step.index] = bool(getattr(step.prediction, "present", True))
+        run.confidence[step.index] = getattr(step.prediction, "score", math.nan)
     return run
 
 
