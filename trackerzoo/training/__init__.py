@@ -5,7 +5,7 @@ Plugins describe how their tracker is trained as a :class:`Recipe` (registered w
 """
 
 from trackerzoo.training.config import TrainConfig, apply_overrides, parse_assignments
-from trackerzoo.training.recipe import Recipe, RecipeNotFoundError, build_recipe, get_recipe_info
+from trackerzoo.training.recipe import Recipe, RecipeNotFoundError, build_recipe, datasets_from_spec, get_recipe_info
 from trackerzoo.training.samplers import CropSpec, PairSampler, SequenceSampler
 from trackerzoo.training.schedules import LearningRateSchedule
 from trackerzoo.training.tracking_metric import ope_evaluator, track_sequence
@@ -24,6 +24,7 @@ __all__ = [
     "ValidationCallback",
     "apply_overrides",
     "build_recipe",
+    "datasets_from_spec",
     "get_recipe_info",
     "ope_evaluator",
     "parse_assignments",

@@ -19,6 +19,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from trackerzoo.datasets import load_dataset
 from trackerzoo.registry import RecipeInfo, Registry, default_registry
 from trackerzoo.training.config import TrainConfig
 
@@ -90,3 +91,17 @@ def build_recipe(name: str, overrides: Mapping[str, Any] | None = None, registry
             "not a trackerzoo.training.Recipe"
         )
     return recipe
+
+
+def datasets_from_spec(spec: str, bare_kind: str = "synthetic") -> list[Any]:
+    """The datasets of a recipe's ``data=`` setting: a comma-separated list of ``kind:path``.
+
+    An item without a kind (a bare path) is loaded as ``bare_kind``; empty items are skipped.
+    Loader errors (unknown kind, missing folder) propagate as the loaders raise them.
+    """
+    datasets = []
+    for item in (part.strip() for part in spec.split(",")):
+        if item:
+            kind, sep, root = item.partition(":")
+            datasets.append(load_dataset(kind, root) if sep and root else load_dataset(bare_kind, item))
+    return datasets

@@ -18,9 +18,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from trackerzoo.datasets import load_dataset
 from trackerzoo.training import CropSpec, PairSampler, Recipe, TrainConfig, apply_overrides
 from trackerzoo.training.losses import bce_contour_loss, bce_loss, iou_loss
+from trackerzoo.training.recipe import datasets_from_spec
 from trackerzoo_arn.loading import build_network
 from trackerzoo_arn.model import ArnNet
 from trackerzoo_arn.params import DEFAULT_VARIANT, MODEL_CONFIGS, ArnParams
@@ -67,15 +67,6 @@ class ArnTrainSettings(TrainConfig):
             raise ValueError(f"variant must be one of {', '.join(MODEL_CONFIGS)}, got {self.variant!r}")
         if not self.data:
             raise ValueError("set data=KIND:PATH (e.g. got10k:/work/data/train_seg/got10k), a layout with masks")
-
-
-def _load_datasets(spec: str) -> list[Any]:
-    datasets = []
-    for item in (part.strip() for part in spec.split(",")):
-        if item:
-            kind, sep, root = item.partition(":")
-            datasets.append(load_dataset(kind, root) if sep and root else load_dataset("synthetic", item))
-    return datasets
 
 
 def foreground_logit(stage_logits: torch.Tensor) -> torch.Tensor:
@@ -151,7 +142,7 @@ def build_recipe(overrides: dict[str, Any]) -> Recipe:
                       center_jitter=settings.search_center_jitter)
 
     def pairs(spec: str, seed: int, length: int) -> PairSampler:
-        return PairSampler(_load_datasets(spec), template=template, search=search, max_gap=settings.max_gap,
+        return PairSampler(datasets_from_spec(spec), template=template, search=search, max_gap=settings.max_gap,
                            seed=seed, length=length, masks=True,
                            negative_probability=settings.negative_pair_probability)
 

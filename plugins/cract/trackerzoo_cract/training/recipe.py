@@ -17,9 +17,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from trackerzoo.datasets import load_dataset
 from trackerzoo.geometry import xywh_to_cxcywh
 from trackerzoo.training import CropSpec, PairSampler, Recipe, TrainConfig, apply_overrides
+from trackerzoo.training.recipe import datasets_from_spec
 from trackerzoo_cract.loading import build_network
 from trackerzoo_cract.model import CractNet
 from trackerzoo_cract.params import DEFAULT_VARIANT, MODEL_CONFIGS, CractParams
@@ -72,16 +72,6 @@ class CractTrainSettings(TrainConfig):
             raise ValueError(
                 "set data=PATH (a folder made by `trackerzoo make-dataset`, or kind:PATH for another layout)"
             )
-
-
-def _load_datasets(spec: str) -> list[Any]:
-    datasets = []
-    for item in (part.strip() for part in spec.split(",")):
-        if not item:
-            continue
-        kind, sep, root = item.partition(":")
-        datasets.append(load_dataset(kind, root) if sep and root else load_dataset("synthetic", item))
-    return datasets
 
 
 def _crops(settings: CractTrainSettings, inference: CractParams) -> tuple[CropSpec, CropSpec]:
@@ -146,7 +136,7 @@ def build_recipe(overrides: dict[str, Any]) -> Recipe:
 
     def pairs(spec: str, seed: int, length: int) -> PairSampler:
         return PairSampler(
-            _load_datasets(spec), template=template, search=search, max_gap=settings.max_gap, seed=seed,
+            datasets_from_spec(spec), template=template, search=search, max_gap=settings.max_gap, seed=seed,
             length=length, masks=False, negative_probability=settings.negative_pair_probability,
         )
 

@@ -18,10 +18,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from trackerzoo.datasets import load_dataset
 from trackerzoo.labels import gaussian_center_labels
 from trackerzoo.training import CropSpec, PairSampler, Recipe, TrainConfig, apply_overrides
 from trackerzoo.training.losses.classification import focal_hinge_mse_loss
+from trackerzoo.training.recipe import datasets_from_spec
 from trackerzoo_ibfp.decode import SAMPLE_RULES, anchor_points, ltrb_targets, regression_sample_mask
 from trackerzoo_ibfp.loading import build_network
 from trackerzoo_ibfp.network import IbfpNet
@@ -75,15 +75,6 @@ class IbfpTrainSettings(TrainConfig):
             raise ValueError(f"sample_rule must be one of {SAMPLE_RULES}, got {self.sample_rule!r}")
         if not self.data:
             raise ValueError("set data=KIND:PATH (e.g. got10k:/work/data/train_seg/got10k) or a synthetic folder")
-
-
-def _load_datasets(spec: str) -> list[Any]:
-    datasets = []
-    for item in (part.strip() for part in spec.split(",")):
-        if item:
-            kind, sep, root = item.partition(":")
-            datasets.append(load_dataset(kind, root) if sep and root else load_dataset("synthetic", item))
-    return datasets
 
 
 def crops(settings: IbfpTrainSettings, inference: IbfpParams) -> tuple[CropSpec, CropSpec]:
@@ -163,7 +154,7 @@ def build_recipe(overrides: dict[str, Any]) -> Recipe:
     inference = IbfpParams()
     template, search = crops(settings, inference)
     train_data = PairSampler(
-        _load_datasets(settings.data), template=template, search=search, max_gap=settings.max_gap,
+        datasets_from_spec(settings.data), template=template, search=search, max_gap=settings.max_gap,
         seed=settings.seed, length=max(10_000, settings.steps * settings.batch_size), masks=False,
         negative_probability=settings.negative_pair_probability,
     )

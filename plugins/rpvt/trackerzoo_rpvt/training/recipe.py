@@ -23,8 +23,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from trackerzoo.datasets import load_dataset
 from trackerzoo.training import CropSpec, PairSampler, Recipe, TrainConfig, apply_overrides
+from trackerzoo.training.recipe import datasets_from_spec
 from trackerzoo_rpvt.model.network import MODEL_CONFIGS, REFINEMENTS, RpvtNet, distance_map
 from trackerzoo_rpvt.model.refinement import FUSIONS, CSCRRefinement
 
@@ -71,15 +71,6 @@ class RpvtTrainSettings(TrainConfig):
             raise ValueError(f"crop_size must be a multiple of 16, got {self.crop_size!r}")
         if not self.data:
             raise ValueError("set data=KIND:PATH (a dataset with masks, e.g. vot:/work/data/train_seg/vot)")
-
-
-def _load_datasets(spec: str) -> list[Any]:
-    datasets = []
-    for item in (part.strip() for part in spec.split(",")):
-        if item:
-            kind, sep, root = item.partition(":")
-            datasets.append(load_dataset(kind, root) if sep and root else load_dataset("vot", item))
-    return datasets
 
 
 def mask_bce(logits: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
@@ -134,8 +125,8 @@ def build_recipe(overrides: dict[str, Any]) -> Recipe:
                       scale_jitter=settings.scale_jitter, center_jitter=settings.center_jitter)
 
     def pairs(spec: str, seed: int, length: int) -> PairSampler:
-        return PairSampler(_load_datasets(spec), template=reference, search=search, max_gap=settings.max_gap,
-                           seed=seed, length=length, masks=True)
+        return PairSampler(datasets_from_spec(spec, bare_kind="vot"), template=reference, search=search,
+                           max_gap=settings.max_gap, seed=seed, length=length, masks=True)
 
     val_data = None
     if settings.val_data:

@@ -17,10 +17,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from trackerzoo.datasets import load_dataset
 from trackerzoo.labels import gaussian_center_labels
 from trackerzoo.training import CropSpec, Recipe, SequenceSampler, TrainConfig, apply_overrides
 from trackerzoo.training.losses import dimp_hinge_loss, lovasz_hinge_loss
+from trackerzoo.training.recipe import datasets_from_spec
 from trackerzoo_rts.loading import build_network
 from trackerzoo_rts.model.network import RtsNet
 from trackerzoo_rts.params import DEFAULT_VARIANT, MODEL_CONFIGS
@@ -70,16 +70,6 @@ class RtsTrainSettings(TrainConfig):
             raise ValueError(f"num_frames must be >= 2, got {self.num_frames}")
         if self.crop_height % 32 or self.crop_width % 32:
             raise ValueError(f"crop size must be multiples of 32, got {self.crop_height}x{self.crop_width}")
-
-
-def load_datasets(spec: str) -> list[Any]:
-    """Datasets of a comma-separated ``kind:path`` list (a bare path is a synthetic data folder)."""
-    datasets = []
-    for item in (part.strip() for part in spec.split(",")):
-        if item:
-            kind, sep, root = item.partition(":")
-            datasets.append(load_dataset(kind, root) if sep and root else load_dataset("synthetic", item))
-    return datasets
 
 
 def instance_labels(boxes: torch.Tensor, crop_height: int, crop_width: int, sigma_factor: float) -> torch.Tensor:
@@ -134,7 +124,7 @@ def build_recipe(overrides: dict[str, Any]) -> Recipe:
                     border_mode="inside_major")
 
     def clips(spec: str, seed: int, length: int) -> SequenceSampler:
-        return SequenceSampler(load_datasets(spec), crop=crop, num_frames=settings.num_frames,
+        return SequenceSampler(datasets_from_spec(spec), crop=crop, num_frames=settings.num_frames,
                                max_gap=settings.max_gap, seed=seed, length=length, masks=True)
 
     val_data = None

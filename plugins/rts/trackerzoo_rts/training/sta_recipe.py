@@ -19,9 +19,9 @@ from torch import nn
 
 from trackerzoo.training import CropSpec, Recipe, SequenceSampler, TrainConfig, apply_overrides
 from trackerzoo.training.losses import lovasz_hinge_loss
+from trackerzoo.training.recipe import datasets_from_spec
 from trackerzoo_rts.model.sta import StaNet
 from trackerzoo_rts.params import DEFAULT_VARIANT, MODEL_CONFIGS
-from trackerzoo_rts.training.recipe import load_datasets
 
 
 @dataclasses.dataclass
@@ -80,7 +80,7 @@ def build_recipe(overrides: dict[str, Any]) -> Recipe:
     settings = apply_overrides(StaTrainSettings(), overrides)
     crop = CropSpec(output_size=(settings.crop_height, settings.crop_width), area_scale=settings.search_area_factor,
                     scale_jitter=settings.scale_jitter, center_jitter=settings.center_jitter)
-    data = SequenceSampler(load_datasets(settings.data), crop=crop, num_frames=1, seed=settings.seed,
+    data = SequenceSampler(datasets_from_spec(settings.data), crop=crop, num_frames=1, seed=settings.seed,
                            length=max(10_000, settings.steps * settings.batch_size), masks=True)
     return Recipe(name="rts-sta", config=settings, build_model=functools.partial(_build_model, settings),
                   train_data=data, compute_loss=compute_loss,
