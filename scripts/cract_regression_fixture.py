@@ -45,7 +45,8 @@ def fixture_sequences() -> dict[str, tuple[list[np.ndarray], tuple[float, float,
 
 
 def run_cract(frames: list[np.ndarray], init_box) -> tuple[list[list[float]], list[float]]:
-    """Boxes [x, y, w, h] and scores of frames 1..n, one torch thread, CPU, shipped weights."""
+    """Boxes [x, y, w, h] and ranking scores (Eq. 10, ``extra["ranking"]``) of frames 1..n, one torch thread, CPU,
+    shipped weights. The ranking score was ``Prediction.score`` until issue #22 made that the calibrated presence."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
@@ -53,7 +54,7 @@ def run_cract(frames: list[np.ndarray], init_box) -> tuple[list[list[float]], li
         predictions = [step.prediction for step in run_tracker(tracker, frames, init_box=init_box)][1:]
     finally:
         torch.set_num_threads(threads)
-    return [[float(v) for v in p.box] for p in predictions], [float(p.score) for p in predictions]
+    return [[float(v) for v in p.box] for p in predictions], [float(p.extra["ranking"]) for p in predictions]
 
 
 def main() -> None:

@@ -47,6 +47,9 @@ class ManifestEntry:
     metrics: dict[str, Any] = dataclasses.field(default_factory=dict)
     licence: str = ""
     source: str = ""
+    # Platt map of the tracker's raw presence score for this file (``trackerzoo.calibration``):
+    # {"slope": ..., "intercept": ..., "fitted_on": ...}, written by ``trackerzoo calibrate``.
+    presence_calibration: dict[str, Any] | None = None
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> ManifestEntry:

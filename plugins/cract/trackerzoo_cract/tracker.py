@@ -12,9 +12,12 @@
                  smooth the size, map back to the frame
                  every K frames: collect samples around b_t, refit the discriminator's fc layers
 
-Long-term mode (``trackerzoo.longterm``, ``create("cract", long_term=True)``): the presence
-confidence is the box classification score s~ of Eq. 9 (alpha * identifier + (1 - alpha) *
-discriminator, both probabilities); a candidate region is scored by the same cascade, and
+Presence (issue #22): ``Prediction.score`` is the box classification score s~ of Eq. 9
+(alpha * identifier + (1 - alpha) * discriminator, both probabilities) of the chosen box,
+mapped by the weight file's Platt calibration (``trackerzoo.calibration``; s~ itself is
+``extra["presence_raw"]``, the ranking score of Eq. 10 ``extra["ranking"]``).
+Long-term mode (``trackerzoo.longterm``, ``create("cract", long_term=True)``): that
+confidence decides presence; a candidate region is scored by the same cascade, and
 verified by the identifier (its similarity to the initial template) and the discriminator
 (trained online on the recent appearance, frozen while the target is absent).
 """
@@ -28,6 +31,7 @@ import numpy as np
 import torch
 
 from trackerzoo import Prediction, Tracker
+from trackerzoo.calibration import PresenceMap
 from trackerzoo.geometry.motion_priors import rank_with_priors, size_change_penalty
 from trackerzoo.longterm import Candidate
 from trackerzoo.nn.inference import prepare_for_inference
@@ -57,7 +61,10 @@ class CractTracker(Tracker):
 
     Params = CractParams
     outputs = frozenset({"box"})
-    # trackerzoo.longterm thresholds for s~ (README, "Long-term mode": how they were chosen).
+    # trackerzoo.longterm thresholds, chosen on raw s~ (README, "Long-term mode": how); each
+    # instance expresses them as calibrated confidences (``long_term_defaults`` in __init__).
+    # ``verify_threshold`` applies to the raw checks (identifier, discriminator probabilities).
+    raw_long_term_thresholds: ClassVar[dict[str, float]] = {"lost_threshold": 0.4, "reacquire_threshold": 0.6}
     long_term_defaults: ClassVar[dict[str, Any]] = {
         "lost_threshold": 0.4, "reacquire_threshold": 0.6, "verify_threshold": 0.5,
     }
@@ -72,6 +79,11 @@ class CractTracker(Tracker):
         self.network.set_backend(self.params.ops_backend)
         self.config = self.network.config
         self.features = self._prepare_features()
+        self.presence_map = PresenceMap.for_weights("cract", self.variant, weights)
+        self.long_term_defaults = {  # type: ignore[misc]  # per instance: this weight file's calibration
+            **type(self).long_term_defaults,
+            **{name: self.presence_map(raw) for name, raw in self.raw_long_term_thresholds.items()},
+        }
 
     def _prepare_features(self) -> torch.nn.Module:
         """The shared backbone prepared once for inference (``params.inference``), traced at every crop size used.
@@ -210,14 +222,15 @@ class CractTracker(Tracker):
         x, y = self.state.centre - self.state.size / 2.0
         return Prediction(
             box=(x, y, self.state.size[0], self.state.size[1]),
-            score=float(ranking[best]),
-            extra={"classification": float(classification[best]), "coarse": float(coarse[best])},
+            score=self.presence_map(float(classification[best])),
+            extra={"presence_raw": float(classification[best]), "classification": float(classification[best]),
+                   "ranking": float(ranking[best]), "coarse": float(coarse[best])},
         )
 
     # -- long-term mode (trackerzoo.longterm.Redetector) ------------------------------------
     def presence(self, prediction: Prediction) -> float:
-        """s~ of Eq. 9 for the chosen box, in [0, 1]."""
-        return float(prediction.extra["classification"])
+        """The calibrated s~ of Eq. 9 for the chosen box (``Prediction.score``), in [0, 1]."""
+        return float(prediction.score)
 
     def search_side(self) -> float:
         """Side of the search region x in frame pixels (the template side scaled by 255 / 127)."""
@@ -266,7 +279,7 @@ class CractTracker(Tracker):
                 w, h = box[2:] / scale
                 candidates.append(Candidate(
                     box=(box_centre[0] - w / 2.0, box_centre[1] - h / 2.0, w, h),
-                    confidence=float(classification[best]),
+                    confidence=self.presence_map(float(classification[best])),
                     checks={"initial": float(initial[best]), "recent": float(recent[best])},
                 ))
         finally:

@@ -73,6 +73,12 @@ PRESETS: dict[str, DatasetSpec] = {
     "zoo-synth-lt": DatasetSpec(sequences=12, frames=(600, 1000), seed=20261201, split="val", prefix="zlt",
                                 config=SceneConfig(p_exit=0.0, p_occluder=1.0, p_distractor=1.0,
                                                    long_term_exits=2, full_occlusions=1, look_alikes=1)),
+    # Presence calibration (issue #22, ``trackerzoo calibrate``): scenes like zoo-synth-lt's
+    # (exits, a full occlusion, look-alikes) but from the *training* cut-outs and backgrounds,
+    # so a calibration fitted on it is never fitted on a benchmark.
+    "zoo-synth-calib": DatasetSpec(sequences=3, frames=(450, 600), seed=20261202, split="train", prefix="zcal",
+                                   config=SceneConfig(p_exit=0.0, p_occluder=1.0, p_distractor=1.0,
+                                                      long_term_exits=2, full_occlusions=1, look_alikes=1)),
 }
 
 
