@@ -182,6 +182,9 @@ class PresenceMap:
             return cls(None)
         raw = entry.presence_calibration
         try:
-            return cls(PresenceCalibration(float(raw["slope"]), float(raw["intercept"]), str(raw.get("fitted_on", ""))))
+            calibration = PresenceCalibration(float(raw["slope"]), float(raw["intercept"]),
+                                              str(raw.get("fitted_on", "")))
         except (KeyError, TypeError, ValueError) as exc:
-            raise ValueError(f"manifest entry {entry.name!r} has a malformed presence_calibration {raw!r}: {exc}") from exc
+            raise ValueError(f"manifest entry {entry.name!r} has a malformed presence_calibration {raw!r}: "
+                             f"{exc}") from exc
+        return cls(calibration)

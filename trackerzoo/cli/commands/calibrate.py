@@ -77,14 +77,16 @@ def run(args: argparse.Namespace) -> int:
         raw += scores
         labels += hits.tolist()
         print(f"{sequence.name}: {len(scores)} frames, {int(hits.sum())} on target", file=sys.stderr)
-    fitted_on = f"{args.tracker} {tracker.variant or ''} weights={kwargs['weights']} on {dataset.name} ({len(raw)} frames)"
+    fitted_on = (f"{args.tracker} {tracker.variant or ''} weights={kwargs['weights']} "
+                 f"on {dataset.name} ({len(raw)} frames)")
     calibration = fit_platt(raw, labels, fitted_on=" ".join(fitted_on.split()))
     calibrated = [calibration(value) for value in raw]
     result = {
         "tracker": args.tracker, "variant": tracker.variant, "weights": kwargs["weights"], "dataset": dataset.name,
         "frames": len(raw), "on_target": int(sum(labels)),
         "slope": calibration.slope, "intercept": calibration.intercept,
-        "ece_raw": expected_calibration_error(raw, labels), "ece_calibrated": expected_calibration_error(calibrated, labels),
+        "ece_raw": expected_calibration_error(raw, labels),
+        "ece_calibrated": expected_calibration_error(calibrated, labels),
         "raw_range": [float(min(raw)), float(max(raw))],
     }
     if args.frames_out is not None:
