@@ -40,6 +40,7 @@ LAYERS: dict[str, str] = {
     "trackerzoo.labels": "blocks",
     "trackerzoo.learners": "blocks",
     "trackerzoo.weights": "blocks",
+    "trackerzoo.calibration": "blocks",  # presence calibration (Platt map per weight file, issue #22)
     "trackerzoo.registry": "registry",
     "trackerzoo.hookspecs": "registry",
     "trackerzoo.api": "core",
