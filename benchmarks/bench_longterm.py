@@ -7,7 +7,8 @@
 interleaved rounds, seconds per call:
 
 * ``track()`` on the first ``--frames`` frames (target in view) for CRACT and for CRACT
-  long-term: the normal-frame cost, which long-term mode must leave unchanged;
+  long-term: the normal-frame cost, which long-term mode must leave unchanged (median
+  over every frame of every round; the two modes alternate which runs first);
 * one widened-search frame (one region of ``widen_factor`` search regions), one sliding
   global-search frame (the region at the last box plus ``tiles_per_frame`` tiles) and one
   full sweep of the frame (every tile of both sizes), through ``score_regions`` of the
@@ -45,15 +46,15 @@ def main() -> None:
     torch.set_num_threads(1)
     frames, box = _frames(args.sequence, args.frames)
     times: dict[str, list[float]] = {}
-    for _ in range(args.rounds):
-        for mode in ("short-term", "long-term"):
+    for round_index in range(args.rounds):
+        modes = ("short-term", "long-term") if round_index % 2 == 0 else ("long-term", "short-term")
+        for mode in modes:  # alternate which mode runs first, so neither always meets a warm cache
             tracker = trackerzoo.create("cract", device="cpu", long_term=mode == "long-term")
             tracker.initialize(frames[0], box=box)
-            started = time.perf_counter()
             for frame in frames[1:]:
+                started = time.perf_counter()
                 tracker.track(frame)
-            times.setdefault(f"track() per frame, {mode}", []).append(
-                (time.perf_counter() - started) / (len(frames) - 1))
+                times.setdefault(f"track() per frame, {mode}", []).append(time.perf_counter() - started)
         p, inner = tracker.params, tracker.inner
         x, y, w, h = box
         centre = np.array([[x + w / 2.0, y + h / 2.0]])
@@ -70,6 +71,9 @@ def main() -> None:
             for centres, factor, scale in groups:
                 inner.score_regions(frames[-1], centres, factor, scale)
             times.setdefault(label, []).append(time.perf_counter() - started)
+    with open("/proc/loadavg") as handle:
+        load = handle.read().split()[0]
+    print(f"threads 1, load average {load} at the end")
     for label, values in times.items():
         print(f"{label}: {statistics.median(values):.3f} s")
 

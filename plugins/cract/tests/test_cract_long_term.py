@@ -103,3 +103,19 @@ def test_short_term_is_the_default_and_opencv_has_no_long_term_mode():
     pytest.importorskip("trackerzoo_opencv")
     with pytest.raises(ValueError, match="has no long-term mode"):
         trackerzoo.create("csrt", long_term=True)
+
+
+def test_the_score_is_the_calibrated_presence_in_both_modes(clip):
+    frames, boxes = clip
+    short = trackerzoo.create("cract", device="cpu", **SETTINGS)
+    assert short.presence_map.calibrated  # the shipped file's manifest entry has a calibration
+    short.initialize(frames[0], box=boxes[0])
+    for frame in frames[1:4]:
+        prediction = short.track(frame)
+        assert prediction.score == short.presence_map(prediction.extra["presence_raw"])
+        assert 0.0 <= prediction.score <= 1.0 and "ranking" in prediction.extra
+    # the long-term thresholds are the raw ones (chosen on s~) through the same map
+    for name, raw in short.raw_long_term_thresholds.items():
+        assert short.long_term_defaults[name] == short.presence_map(raw)
+    long = trackerzoo.create("cract", device="cpu", long_term=True, **SETTINGS)
+    assert long.params.lost_threshold == pytest.approx(short.presence_map(0.4))
