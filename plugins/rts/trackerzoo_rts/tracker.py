@@ -15,9 +15,10 @@
             (d) instance lost -> neither; retrain each model whose memory changed
         scale change of the search region clamped to (0.8, 1.2)
 
-Presence (issue #22): the raw score is the largest instance score s_c = T_kappa(x_c) over
-the cells of the score map that fall inside the reported box (the cell nearest to the box
-centre when none does); ``extra["presence_raw"]``. ``Prediction.score`` is that value
+Presence (issue #22): the raw score is the mean instance score s_c = T_kappa(x_c) over the
+cells of the score map inside the reported box (the cell nearest to the box centre when
+none is inside): high only when the box is on the target's response and not much larger
+than it (a leaking mask). ``extra["presence_raw"]``; ``Prediction.score`` is that value
 mapped by the weight file's Platt calibration (``trackerzoo.calibration.PresenceMap``);
 the global peak of s_c (the old score, compared with t_sc) is ``extra["instance_peak"]``.
 Long-term mode (``trackerzoo.longterm``, ``create("rts", long_term=True)``): a candidate
@@ -82,9 +83,9 @@ class RtsTracker(Tracker):
     # long-term mode": how they were chosen); each instance maps them through its weight
     # file's calibration (``long_term_defaults`` in __init__). ``verify_threshold`` applies to
     # the checks (instance responses clipped to [0, 1]).
-    raw_long_term_thresholds: ClassVar[dict[str, float]] = {"lost_threshold": 0.3, "reacquire_threshold": 0.5}
+    raw_long_term_thresholds: ClassVar[dict[str, float]] = {"lost_threshold": 0.1, "reacquire_threshold": 0.2}
     long_term_defaults: ClassVar[dict[str, Any]] = {
-        "lost_threshold": 0.3, "reacquire_threshold": 0.5, "verify_threshold": 0.3,
+        "lost_threshold": 0.1, "reacquire_threshold": 0.2, "verify_threshold": 0.5,
     }
 
     def __init__(self, params: RtsParams | None = None, *, variant: str | None = DEFAULT_VARIANT,
@@ -258,8 +259,8 @@ class RtsTracker(Tracker):
             out_box = self.last_box
         self.last_box = tuple(float(v) for v in out_box)
 
-        # Presence: the instance score at the reported box (module docstring).
-        raw = self._score_in_box(scores[0, 0], stride, transform, self.last_box)
+        # Presence: the mean instance score over the reported box (module docstring).
+        raw = self._mean_score_in_box(scores[0, 0], stride, transform, self.last_box)
 
         # Memories and model updates (rules (a)-(d), schedule); none while updates are stopped.
         decision = memory_decision(instance_found, mask_found)
@@ -273,18 +274,19 @@ class RtsTracker(Tracker):
         )
 
     @staticmethod
-    def _score_in_box(scores: torch.Tensor, stride: float, transform, box: tuple[float, float, float, float]) -> float:
-        """Largest score of ``scores [h+1, w+1]`` (cell (r, c) at crop px (c, r) * ``stride``) inside ``box``.
+    def _mean_score_in_box(scores: torch.Tensor, stride: float, transform,
+                           box: tuple[float, float, float, float]) -> float:
+        """Mean of ``scores [h+1, w+1]`` (cell (r, c) at crop px (c, r) * ``stride``) over the cells inside ``box``.
 
-        ``box`` is (x, y, w, h) image pixels; when no cell centre lies inside it, the score of the
-        cell nearest to its centre.
+        ``box`` is (x, y, w, h) image pixels, ``transform`` maps it into the crop; when no cell
+        centre lies inside it, the score of the cell nearest to its centre.
         """
         x, y, w, h = transform.image_to_patch_boxes(torch.tensor(box, dtype=torch.float64).view(1, 4))[0].tolist()
         rows, cols = scores.shape
         r0, r1 = max(math.ceil(y / stride), 0), min(math.floor((y + h) / stride), rows - 1)
         c0, c1 = max(math.ceil(x / stride), 0), min(math.floor((x + w) / stride), cols - 1)
         if r0 <= r1 and c0 <= c1:
-            return float(scores[r0:r1 + 1, c0:c1 + 1].max())
+            return float(scores[r0:r1 + 1, c0:c1 + 1].mean())
         row = min(max(round((y + h / 2) / stride), 0), rows - 1)
         col = min(max(round((x + w / 2) / stride), 0), cols - 1)
         return float(scores[row, col])
@@ -318,7 +320,7 @@ class RtsTracker(Tracker):
 
     # -- long-term mode (trackerzoo.longterm.Redetector) ------------------------------------
     def presence(self, prediction: Prediction) -> float:
-        """The calibrated instance score at the reported box (``Prediction.score``), in [0, 1]."""
+        """The calibrated mean instance score over the reported box (``Prediction.score``), in [0, 1]."""
         return float(prediction.score)
 
     def search_side(self) -> float:
@@ -351,10 +353,10 @@ class RtsTracker(Tracker):
         A region is ``factor`` times the search region of a target ``scale`` times the last
         size (crop aspect kept, resampled to ``factor`` times the crop size, rounded to 32 px,
         so the features keep their scale). Its candidate is the peak of s_c = T_kappa(x_c):
-        a box of the last size times ``scale`` centred there, confidence the calibrated peak
-        (the same quantity as ``Prediction.score``), checks ``initial`` (the first-frame
-        filter kappa_0 at the peak) and ``recent`` (the current kappa: the peak), both clipped
-        to [0, 1]. No memory, model or state changes. Raises ``ValueError`` for a
+        a box of the last size times ``scale`` centred there, confidence the calibrated mean
+        of s_c over that box (the same quantity as ``Prediction.score``), checks ``initial``
+        (the first-frame filter kappa_0 at the peak) and ``recent`` (the current kappa: the
+        peak), both clipped to [0, 1]. No memory, model or state changes. Raises ``ValueError`` for a
         non-positive ``factor`` or ``scale``.
         """
         if not (factor > 0 and scale > 0):
@@ -374,10 +376,11 @@ class RtsTracker(Tracker):
             stride = output_size[0] / inst_feat.shape[-2]
             found = transform.patch_to_image(torch.tensor([[col * stride, row * stride]], dtype=torch.float64))[0]
             found = found.numpy()
-            raw = float(scores[row, col])
+            box = (float(found[0] - size[0] / 2), float(found[1] - size[1] / 2), float(size[0]), float(size[1]))
+            raw = self._mean_score_in_box(scores, stride, transform, box)
             candidates.append(Candidate(
-                box=(float(found[0] - size[0] / 2), float(found[1] - size[1] / 2), float(size[0]), float(size[1])),
-                confidence=self.presence_map(raw),
-                checks={"initial": min(max(float(initial[row, col]), 0.0), 1.0), "recent": min(max(raw, 0.0), 1.0)},
+                box=box, confidence=self.presence_map(raw),
+                checks={"initial": min(max(float(initial[row, col]), 0.0), 1.0),
+                        "recent": min(max(float(scores[row, col]), 0.0), 1.0)},
             ))
         return candidates
