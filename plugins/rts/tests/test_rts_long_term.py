@@ -99,12 +99,15 @@ def test_raw_score_is_the_mean_instance_score_inside_the_box():
 
 
 def test_shipped_weights_map_the_thresholds_through_their_calibration():
-    presence = PresenceMap.for_weights("rts", "mobilenetv2", "default")
     from trackerzoo_rts.tracker import RtsTracker
 
-    for name, raw in RtsTracker.raw_long_term_thresholds.items():
-        assert 0.0 <= presence(raw) <= 1.0, name
-    assert presence(0.5) > presence(0.3)  # increasing, whether fitted or the clipped identity
+    presence = PresenceMap.for_weights("rts", "mobilenetv2", "default")
+    assert presence.calibrated  # the manifest's presence_calibration of rts_mobilenetv2 (README)
+    calibration = presence.calibration
+    assert (calibration.slope, calibration.intercept) == pytest.approx((1.8297, -2.6392))
+    mapped = {name: presence(raw) for name, raw in RtsTracker.raw_long_term_thresholds.items()}
+    assert mapped["lost_threshold"] == pytest.approx(0.0790, abs=1e-4)
+    assert mapped["reacquire_threshold"] == pytest.approx(0.0934, abs=1e-4)
 
 
 def test_score_regions_leaves_the_tracker_unchanged(clip, built):
