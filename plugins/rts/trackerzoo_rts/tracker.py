@@ -356,8 +356,8 @@ class RtsTracker(Tracker):
         a box of the last size times ``scale`` centred there, confidence the calibrated mean
         of s_c over that box (the same quantity as ``Prediction.score``), checks ``initial``
         (the first-frame filter kappa_0 at the peak) and ``recent`` (the current kappa: the
-        peak), both clipped to [0, 1]. No memory, model or state changes. Raises ``ValueError`` for a
-        non-positive ``factor`` or ``scale``.
+        peak), both clipped to [0, 1]. No memory, model or state changes. Raises
+        ``ValueError`` for a non-positive ``factor`` or ``scale``.
         """
         if not (factor > 0 and scale > 0):
             raise ValueError(f"factor and scale must be positive, got factor={factor!r}, scale={scale!r}")
