@@ -14,20 +14,34 @@
             (a) both found -> update D_s and D_c;  (b)/(c) mask lost -> D_c only;
             (d) instance lost -> neither; retrain each model whose memory changed
         scale change of the search region clamped to (0.8, 1.2)
+
+Presence (issue #22): the raw score is the mean instance score s_c = T_kappa(x_c) over the
+cells of the score map inside the reported box (the cell nearest to the box centre when
+none is inside): high only when the box is on the target's response and not much larger
+than it (a leaking mask). ``extra["presence_raw"]``; ``Prediction.score`` is that value
+mapped by the weight file's Platt calibration (``trackerzoo.calibration.PresenceMap``);
+the global peak of s_c (the old score, compared with t_sc) is ``extra["instance_peak"]``.
+Long-term mode (``trackerzoo.longterm``, ``create("rts", long_term=True)``): a candidate
+region is scored by the instance branch alone; its checks are the response of the
+first-frame instance filter kappa_0 ("initial") and of the current, online-trained kappa
+("recent"), both clipped to [0, 1]. README, "Presence and long-term mode".
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 
 from trackerzoo import Prediction, Tracker
+from trackerzoo.calibration import PresenceMap
 from trackerzoo.geometry import box_to_mask, mask_to_box, mask_to_rotated_box
 from trackerzoo.labels import gaussian_center_labels
 from trackerzoo.learners import SampleMemory
+from trackerzoo.longterm import Candidate
 from trackerzoo.patches import gaussian_blur, paste_patches, sample_patches
 from trackerzoo.weights import load_into
 from trackerzoo_rts.loading import build_network
@@ -65,6 +79,14 @@ class RtsTracker(Tracker):
 
     Params = RtsParams
     outputs = frozenset({"box", "mask"})
+    # trackerzoo.longterm thresholds on the raw presence score (README, "Presence and
+    # long-term mode": how they were chosen); each instance maps them through its weight
+    # file's calibration (``long_term_defaults`` in __init__). ``verify_threshold`` applies to
+    # the checks (instance responses clipped to [0, 1]).
+    raw_long_term_thresholds: ClassVar[dict[str, float]] = {"lost_threshold": 0.1, "reacquire_threshold": 0.2}
+    long_term_defaults: ClassVar[dict[str, Any]] = {
+        "lost_threshold": 0.1, "reacquire_threshold": 0.2, "verify_threshold": 0.5,
+    }
 
     def __init__(self, params: RtsParams | None = None, *, variant: str | None = DEFAULT_VARIANT,
                  weights: str | None = "default", device: torch.device | str = "cpu") -> None:
@@ -74,6 +96,12 @@ class RtsTracker(Tracker):
         self.network.classifier.filter_initializer.backend = self.params.ops_backend
         self.sample_size = (self.params.sample_height, self.params.sample_width)
         self.sta: StaNet | None = None  # built on the first box initialisation that needs it
+        self.online_updates = True
+        self.presence_map = PresenceMap.for_weights("rts", self.variant, weights)
+        self.long_term_defaults = {  # type: ignore[misc]  # per instance: this weight file's calibration
+            **type(self).long_term_defaults,
+            **{name: self.presence_map(raw) for name, raw in self.raw_long_term_thresholds.items()},
+        }
 
     # -- geometry ----------------------------------------------------------------------------
     def _crop_extent(self) -> np.ndarray:
@@ -83,11 +111,13 @@ class RtsTracker(Tracker):
         scale = math.sqrt(area / (self.sample_size[0] * self.sample_size[1]))
         return np.array([self.sample_size[1] * scale, self.sample_size[0] * scale])
 
-    def _crop(self, image: torch.Tensor, centre: np.ndarray):
-        extent = self._crop_extent()
+    def _crop(self, image: torch.Tensor, centre: np.ndarray, extent: np.ndarray | None = None,
+              output_size: tuple[int, int] | None = None):
+        """Crop of ``extent`` (w, h image px; default the search region) at ``centre`` resampled to ``output_size``."""
+        extent = self._crop_extent() if extent is None else extent
         centres = torch.tensor(centre, dtype=torch.float64).view(1, 2)
         sizes = torch.tensor(extent, dtype=torch.float64).view(1, 2)
-        return sample_patches(image, centres, sizes, self.sample_size, "inside_major")
+        return sample_patches(image, centres, sizes, output_size or self.sample_size, "inside_major")
 
     def _frame_tensor(self, frame: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(frame).to(self.device).permute(2, 0, 1).unsqueeze(0).float().div_(255.0)
@@ -134,6 +164,7 @@ class RtsTracker(Tracker):
         self.inst_memory.initialize({"x": inst_feat, "y": labels})
         self.kappa = self.network.classifier.learn(inst_feat[None], boxes[None].to(inst_feat), labels[None],
                                                    num_iters=p.instance_init_iters)[-1]
+        self.initial_kappa = self.kappa  # the first-frame target model: the "initial" check of long-term mode
 
     def _initial_mask(self, frame: np.ndarray, box) -> np.ndarray:
         """Box -> mask with STA (``sta_weights``), kept inside the box; without STA weights, or when
@@ -228,15 +259,37 @@ class RtsTracker(Tracker):
             out_box = self.last_box
         self.last_box = tuple(float(v) for v in out_box)
 
-        # Memories and model updates (rules (a)-(d), schedule).
+        # Presence: the mean instance score over the reported box (module docstring).
+        raw = self._mean_score_in_box(scores[0, 0], stride, transform, self.last_box)
+
+        # Memories and model updates (rules (a)-(d), schedule); none while updates are stopped.
         decision = memory_decision(instance_found, mask_found)
-        if is_update_frame(self.frame_index, p.update_all_frames, p.update_interval):
+        if self.online_updates and is_update_frame(self.frame_index, p.update_all_frames, p.update_interval):
             self._update(decision, seg_feat, probability, inst_feat, transform)
         return Prediction(
-            box=self.last_box, score=peak_score, mask=mask, rotated_box=rotated,
-            extra={"instance_found": instance_found, "mask_found": mask_found,
-                   "updated_segmentation": decision.segmentation, "updated_instance": decision.instance},
+            box=self.last_box, score=self.presence_map(raw), mask=mask, rotated_box=rotated,
+            extra={"presence_raw": raw, "instance_peak": peak_score, "instance_found": instance_found,
+                   "mask_found": mask_found, "updated_segmentation": decision.segmentation,
+                   "updated_instance": decision.instance},
         )
+
+    @staticmethod
+    def _mean_score_in_box(scores: torch.Tensor, stride: float, transform,
+                           box: tuple[float, float, float, float]) -> float:
+        """Mean of ``scores [h+1, w+1]`` (cell (r, c) at crop px (c, r) * ``stride``) over the cells inside ``box``.
+
+        ``box`` is (x, y, w, h) image pixels, ``transform`` maps it into the crop; when no cell
+        centre lies inside it, the score of the cell nearest to its centre.
+        """
+        x, y, w, h = transform.image_to_patch_boxes(torch.tensor(box, dtype=torch.float64).view(1, 4))[0].tolist()
+        rows, cols = scores.shape
+        r0, r1 = max(math.ceil(y / stride), 0), min(math.floor((y + h) / stride), rows - 1)
+        c0, c1 = max(math.ceil(x / stride), 0), min(math.floor((x + w) / stride), cols - 1)
+        if r0 <= r1 and c0 <= c1:
+            return float(scores[r0:r1 + 1, c0:c1 + 1].mean())
+        row = min(max(round((y + h / 2) / stride), 0), rows - 1)
+        col = min(max(round((x + w / 2) / stride), 0), cols - 1)
+        return float(scores[row, col])
 
     def _move(self, centre: np.ndarray, size: np.ndarray) -> None:
         """New state; the search-region scale follows the target with a clamped change per frame."""
@@ -264,3 +317,70 @@ class RtsTracker(Tracker):
                 self.kappa = self.network.classifier.filter_optimizer(
                     self.kappa, self.inst_memory["x"][None], self.inst_memory["y"][None],
                     self.inst_memory.weights[None], num_iters=p.instance_update_iters)[-1]
+
+    # -- long-term mode (trackerzoo.longterm.Redetector) ------------------------------------
+    def presence(self, prediction: Prediction) -> float:
+        """The calibrated mean instance score over the reported box (``Prediction.score``), in [0, 1]."""
+        return float(prediction.score)
+
+    def search_side(self) -> float:
+        """Side in frame pixels of a square with the area of the search region (which has the crop's aspect)."""
+        return float(math.sqrt(float(np.prod(self._crop_extent()))))
+
+    def set_online_updates(self, enabled: bool) -> None:
+        """Allow or stop every online update: both memories (D_s, D_c) and both models (tau, kappa)."""
+        self.online_updates = bool(enabled)
+
+    def reacquire(self, box: tuple[float, float, float, float]) -> None:
+        """Continue from a verified re-detection: ``box`` (x, y, w, h, pixels) becomes the state.
+
+        The search-region scale jumps to the box's size (no per-frame clamp); the memories and
+        models are kept. Raises ``ValueError`` for a box without a positive finite size.
+        """
+        x, y, w, h = (float(v) for v in box)
+        if not (math.isfinite(x) and math.isfinite(y) and math.isfinite(w) and math.isfinite(h) and w > 0 and h > 0):
+            raise ValueError(f"reacquire needs a box (x, y, w, h) with a positive finite size, got {box!r}")
+        self.scale_factor = math.sqrt(w * h / float(np.prod(self.base_size)))
+        self.state.centre = np.clip(np.array([x + w / 2, y + h / 2]), 0, [self.frame_hw[1], self.frame_hw[0]])
+        self.state.size = self.base_size * self.scale_factor
+        self.last_box = (x, y, w, h)
+
+    @torch.no_grad()
+    def score_regions(self, frame: np.ndarray, centres: np.ndarray, factor: float,
+                      scale: float = 1.0) -> list[Candidate]:
+        """The instance branch in regions centred at ``centres`` ``[N, 2]`` (x, y pixels), state unchanged.
+
+        A region is ``factor`` times the search region of a target ``scale`` times the last
+        size (crop aspect kept, resampled to ``factor`` times the crop size, rounded to 32 px,
+        so the features keep their scale). Its candidate is the peak of s_c = T_kappa(x_c):
+        a box of the last size times ``scale`` centred there, confidence the calibrated mean
+        of s_c over that box (the same quantity as ``Prediction.score``), checks ``initial``
+        (the first-frame filter kappa_0 at the peak) and ``recent`` (the current kappa: the
+        peak), both clipped to [0, 1]. No memory, model or state changes. Raises
+        ``ValueError`` for a non-positive ``factor`` or ``scale``.
+        """
+        if not (factor > 0 and scale > 0):
+            raise ValueError(f"factor and scale must be positive, got factor={factor!r}, scale={scale!r}")
+        image = self._frame_tensor(frame)
+        extent = self._crop_extent() * float(scale) * float(factor)
+        output_size = tuple(max(32, 32 * round(side * float(factor) / 32)) for side in self.sample_size)
+        size = self.state.size * float(scale)
+        candidates: list[Candidate] = []
+        for centre in np.asarray(centres, dtype=np.float64).reshape(-1, 2):
+            crop, transform = self._crop(image, centre, extent, output_size)
+            inst_feat = self.network.instance_features(self.network.backbone(crop))
+            scores = self.network.classifier.apply(self.kappa, inst_feat[None])[0, 0, 0]
+            initial = self.network.classifier.apply(self.initial_kappa, inst_feat[None])[0, 0, 0]
+            peak = int(torch.argmax(scores))
+            row, col = divmod(peak, scores.shape[-1])
+            stride = output_size[0] / inst_feat.shape[-2]
+            found = transform.patch_to_image(torch.tensor([[col * stride, row * stride]], dtype=torch.float64))[0]
+            found = found.numpy()
+            box = (float(found[0] - size[0] / 2), float(found[1] - size[1] / 2), float(size[0]), float(size[1]))
+            raw = self._mean_score_in_box(scores, stride, transform, box)
+            candidates.append(Candidate(
+                box=box, confidence=self.presence_map(raw),
+                checks={"initial": min(max(float(initial[row, col]), 0.0), 1.0),
+                        "recent": min(max(float(scores[row, col]), 0.0), 1.0)},
+            ))
+        return candidates
