@@ -57,9 +57,9 @@ class ArnTracker(Tracker):
     # trackerzoo.longterm thresholds on the raw score-map probability (README, "Presence and
     # long-term mode": how they were chosen); each instance maps them through its presence
     # map (``long_term_defaults`` in __init__). ``verify_threshold`` applies to the raw checks.
-    raw_long_term_thresholds: ClassVar[dict[str, float]] = {"lost_threshold": 0.3, "reacquire_threshold": 0.6}
+    raw_long_term_thresholds: ClassVar[dict[str, float]] = {"lost_threshold": 0.4, "reacquire_threshold": 0.9}
     long_term_defaults: ClassVar[dict[str, Any]] = {
-        "lost_threshold": 0.3, "reacquire_threshold": 0.6, "verify_threshold": 0.5,
+        "lost_threshold": 0.4, "reacquire_threshold": 0.9, "verify_threshold": 0.5,
     }
 
     def __init__(self, params: ArnParams | None = None, *, variant: str | None = DEFAULT_VARIANT,
