@@ -19,9 +19,8 @@ Presence (issue #22): the raw score is the score map's probability at the chosen
 calibration (``trackerzoo.calibration``; no weights ship yet, so the map is the raw score
 clipped to [0, 1]). Long-term mode (``trackerzoo.longterm``, ``create("arn", long_term=True)``):
 a candidate region is scored by the same head without the cosine window; OceanPlus has no
-online model, so both verifier checks compare with the first frame: ``initial`` (the score
-map, correlation with the first-frame template kernel) and ``mask`` (the MMS foreground
-probability in the candidate box's centre, attention retrieval against the first-frame LUT).
+online model, so the one verifier check, ``initial``, compares with the first frame: the
+cosine similarity of the candidate's neck features with the first-frame template kernel.
 """
 
 from __future__ import annotations
@@ -59,7 +58,7 @@ class ArnTracker(Tracker):
     # map (``long_term_defaults`` in __init__). ``verify_threshold`` applies to the raw checks.
     raw_long_term_thresholds: ClassVar[dict[str, float]] = {"lost_threshold": 0.4, "reacquire_threshold": 0.9}
     long_term_defaults: ClassVar[dict[str, Any]] = {
-        "lost_threshold": 0.4, "reacquire_threshold": 0.9, "verify_threshold": 0.5,
+        "lost_threshold": 0.4, "reacquire_threshold": 0.9, "verify_threshold": 0.6,
     }
 
     def __init__(self, params: ArnParams | None = None, *, variant: str | None = DEFAULT_VARIANT,
@@ -184,6 +183,21 @@ class ArnTracker(Tracker):
             return 0.0
         return float(foreground[y1:y2, x1:x2].mean())
 
+    def _template_similarity(self, out: ArnOutput, cell: tuple[int, int]) -> float:
+        """Cosine similarity, clipped to [0, 1], of the neck features under score-map ``cell`` with the template kernel.
+
+        The window is the kernel-sized block of the search crop's neck map that the
+        correlation compares with the first-frame kernel to score that cell.
+        """
+        assert out.search is not None
+        kernel = self.template.kernel[0].detach()
+        row, col = cell
+        window = out.search[0, :, row:row + kernel.shape[-2], col:col + kernel.shape[-1]].detach()
+        if window.shape != kernel.shape:
+            raise ValueError(f"score-map cell {cell} has no full {tuple(kernel.shape)} window in the neck map "
+                             f"{tuple(out.search.shape)}")
+        return max(float(torch.nn.functional.cosine_similarity(window.flatten(), kernel.flatten(), dim=0)), 0.0)
+
     @torch.no_grad()
     def _track(self, frame: np.ndarray) -> Prediction:
         image = self._image(frame)
@@ -247,9 +261,9 @@ class ArnTracker(Tracker):
         follow); each region is ``factor`` search regions wide at that scale. Its best cell
         by score x size penalty (no cosine window: the target may be anywhere) gives the
         candidate box (frame pixels, unsmoothed), ``confidence`` = the mapped score, and
-        the checks ``initial`` (the raw score-map probability: correlation with the
-        first-frame template) and ``mask`` (MMS foreground probability in the box's centre
-        half: retrieval from the first-frame look-up table). Raises ``ValueError`` for
+        the check ``initial``: the cosine similarity (clipped to [0, 1]) of the neck
+        features under that cell with the first-frame template kernel. Masks are not
+        computed (the box head alone decides). Raises ``ValueError`` for
         ``centres`` that are not ``[N, 2]`` or a non-positive ``factor`` or ``scale``.
         """
         centres = np.asarray(centres, dtype=np.float64)
@@ -265,7 +279,7 @@ class ArnTracker(Tracker):
             self.state.size = saved_size * float(scale)
             for centre in centres:
                 self.state.centre = centre
-                out, _, crop_scale = self._search(image, self.template, factor=float(factor))
+                out, _, crop_scale = self._search(image, self.template, with_mask=False, factor=float(factor))
                 choice = self._read_map(out, crop_size, torch.tensor(self.state.size * crop_scale), 0.0)
                 box = choice.box.double()
                 box_centre = centre + (((box[:2] + box[2:]) / 2.0).numpy() - crop_size // 2) / crop_scale
@@ -273,8 +287,7 @@ class ArnTracker(Tracker):
                 candidates.append(Candidate(
                     box=(float(box_centre[0] - w / 2.0), float(box_centre[1] - h / 2.0), float(w), float(h)),
                     confidence=self.presence_map(choice.score),
-                    checks={"initial": choice.score,
-                            "mask": self._centre_foreground(self._foreground(out)[0, 0], choice.box)},
+                    checks={"initial": self._template_similarity(out, choice.index)},
                 ))
         finally:
             self.state.centre, self.state.size = saved_centre, saved_size
