@@ -17,7 +17,8 @@ Presence (issue #22): the raw score is the score map's probability at the chosen
 (the head's classification of the box it reports, before penalty and window),
 ``extra["presence_raw"]``; ``Prediction.score`` is it mapped by the weight file's Platt
 calibration (``trackerzoo.calibration``; no weights ship yet, so the map is the raw score
-clipped to [0, 1]). Long-term mode (``trackerzoo.longterm``, ``create("arn", long_term=True)``):
+clipped to [0, 1]); ``extra["foreground"]`` is the mean MMS foreground probability in the
+centre half of the box (in [0, 1]). Long-term mode (``trackerzoo.longterm``, ``create("arn", long_term=True)``):
 a candidate region is scored by the same head without the cosine window; OceanPlus has no
 online model, so the one verifier check, ``initial``, compares with the first frame: the
 cosine similarity of the candidate's neck features with the first-frame template kernel.
