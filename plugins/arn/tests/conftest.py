@@ -6,8 +6,16 @@ import dataclasses
 
 import numpy as np
 import pytest
+from trackerzoo_arn import hooks
 
 from trackerzoo.datasets.synthetic import DatasetSpec, SceneConfig, generate_sequence
+from trackerzoo.registry import Registry, load_registry
+
+
+@pytest.fixture(scope="module")
+def arn_registry() -> Registry:
+    """A registry holding only this plugin (the tests do not depend on what else is installed)."""
+    return load_registry([(hooks, "trackerzoo-arn")], autoload=False)
 
 
 @pytest.fixture(scope="session")

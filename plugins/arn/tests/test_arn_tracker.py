@@ -5,18 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from trackerzoo_arn import hooks
 from trackerzoo_arn.params import PRESETS, VARIANT_MASK_THRESHOLDS, ArnParams, mask_threshold_for
 
 import trackerzoo
 from trackerzoo.errors import WeightsNotFoundError
 from trackerzoo.geometry import mask_iou
-from trackerzoo.registry import load_registry, use_registry
-
-
-@pytest.fixture(scope="module")
-def arn_registry():
-    return load_registry([(hooks, "trackerzoo-arn")], autoload=False)
+from trackerzoo.registry import use_registry
 
 
 def _create(registry, **kwargs):

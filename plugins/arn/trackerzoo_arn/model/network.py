@@ -75,6 +75,7 @@ class ArnOutput:
     logits: torch.Tensor  # [B, 1, h, w] classification logits
     mask_logits: list[torch.Tensor]  # per MMS stage, [B, 2, S, S]
     mask: torch.Tensor | None  # fused stage logits [B, 2, S, S]; None when masks were not asked for
+    search: torch.Tensor | None = None  # [B, C, H, W] neck features of the crop (H = h + kernel side - 1)
 
 
 class ArnNet(nn.Module):
@@ -124,10 +125,10 @@ class ArnNet(nn.Module):
         search = self.neck(deep)
         ltrb, logits, corr = self.connect_model(search, template.kernel)
         if not with_mask:
-            return ArnOutput(ltrb, logits, [], None)
+            return ArnOutput(ltrb, logits, [], None, search)
         stage_logits = self.mask_model(c1, c2, c3, search, corr, template.lut if use_arn else None,
                                        (x.shape[-2], x.shape[-1]), mask_stages)
-        return ArnOutput(ltrb, logits, stage_logits, self.mask_model.fuse(stage_logits))
+        return ArnOutput(ltrb, logits, stage_logits, self.mask_model.fuse(stage_logits), search)
 
     def forward(self, z: torch.Tensor, z_mask: torch.Tensor, x: torch.Tensor) -> ArnOutput:
         """Training pass on normalised template/search crops; see :meth:`template` and :meth:`track`."""
