@@ -27,12 +27,13 @@ import numpy as np
 import torch
 
 from trackerzoo import Prediction, Tracker
+from trackerzoo.calibration import PresenceMap
 from trackerzoo.geometry import mask_to_rotated_box
 from trackerzoo.patches import paste_patches, sample_patches
 from trackerzoo_rpvt.loading import build_network
 from trackerzoo_rpvt.model.network import distance_map
 from trackerzoo_rpvt.online.dcf import OnlineDCF, first_frame_views, normalize_features
-from trackerzoo_rpvt.params import DEFAULT_VARIANT, RpvtParams
+from trackerzoo_rpvt.params import DEFAULT_VARIANT, TRACKER_NAME, RpvtParams
 
 DCF_STRIDE = 16  # level 3
 
@@ -83,6 +84,7 @@ class RpvtTracker(Tracker):
         self.network = build_network(self.variant, weights, self.device, refinement=p.refinement,
                                      attention=p.attention, fusion=p.mask_fusion,
                                      generator=torch.Generator().manual_seed(p.seed))
+        self.presence_map = PresenceMap.for_weights(TRACKER_NAME, self.variant, weights)
 
     # -- helpers ---------------------------------------------------------------------------
     def _frame_tensor(self, frame: np.ndarray) -> torch.Tensor:
@@ -217,8 +219,9 @@ class RpvtTracker(Tracker):
             w, h = self.target_sz
             box = np.array([self.pos[0] - w / 2, self.pos[1] - h / 2, w, h])
             rotated = np.array([[box[0], box[1]], [box[0] + w, box[1]], [box[0] + w, box[1] + h], [box[0], box[1] + h]])
-        return Prediction(box=tuple(box), score=loc.score, mask=mask_image, rotated_box=rotated,
-                          extra={"uncertainty": uncertainty, "flag": loc.flag})
+        return Prediction(box=tuple(box), score=self.presence_map(loc.score), mask=mask_image, rotated_box=rotated,
+                          extra={"presence_raw": loc.score, "dcf_peak": loc.score, "uncertainty": uncertainty,
+                                 "flag": loc.flag})
 
     @staticmethod
     def _corner_box(corners: np.ndarray) -> np.ndarray:
