@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import trackerzoo
-from trackerzoo.datasets.synthetic.procedural import procedural_background, procedural_sprite
+from trackerzoo.datasets.synthetic.procedural import procedural_background, procedural_sprite, sprite_clip
 from trackerzoo.longterm import Candidate, LongTermTracker, Redetector
 
 WIDTH, HEIGHT = 192, 144
@@ -19,21 +19,9 @@ SMALL = {"weights": None, "dcf_sample_size": 128, "segm_output_size": 128, "augm
 def _clip(frames: int = 8) -> tuple[list[np.ndarray], list[tuple[int, int, int, int] | None]]:
     """A procedural target on a procedural background that moves, then leaves the frame for good."""
     rng = np.random.default_rng(5)
-    background = procedural_background(rng, (WIDTH, HEIGHT)).astype(np.float32) / 255.0
-    rgba = procedural_sprite(rng, 36).rgba
-    images, boxes = [], []
-    for t in range(frames):
-        image = background.copy()
-        box = None
-        if t < LEAVES:
-            height, width = rgba.shape[:2]
-            x0, y0 = 60 + 3 * t - width // 2, 60 + t - height // 2
-            image[y0:y0 + height, x0:x0 + width] = rgba[..., :3] + image[y0:y0 + height, x0:x0 + width] * (
-                1.0 - rgba[..., 3:])
-            box = (x0, y0, width, height)
-        images.append(np.round(image * 255.0).astype(np.uint8))
-        boxes.append(box)
-    return images, boxes
+    background = procedural_background(rng, (WIDTH, HEIGHT))
+    sprite = procedural_sprite(rng, 36)
+    return sprite_clip(background, sprite, [(60 + 3 * t, 60 + t) if t < LEAVES else None for t in range(frames)])
 
 
 @pytest.fixture(scope="module")
