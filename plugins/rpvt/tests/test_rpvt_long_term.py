@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 import trackerzoo
 from trackerzoo.datasets.synthetic.procedural import procedural_background, procedural_sprite, sprite_clip
+from trackerzoo.geometry import box_iou_elementwise
 from trackerzoo.longterm import Candidate, LongTermTracker, Redetector
 
 WIDTH, HEIGHT = 192, 144
@@ -57,6 +59,12 @@ def test_score_regions_changes_nothing(clip):
     np.testing.assert_allclose(candidates[0].box[2:], probed.target_sz * 1.5)
     for frame in frames[1:3]:  # tracking after the probe is bit-identical to tracking without it
         _same(probed.track(frame), plain.track(frame))
+    # The peak's cell offset follows localize's convention on a map of the tracking size.
+    cells = probed.dcf.output_size
+    scores = torch.rand(1, 1, cells, cells, generator=torch.Generator().manual_seed(1))
+    displacement, value, _cell = probed.dcf.peak(scores)
+    located = probed.dcf.localize(scores, torch.tensor([2.0, 2.0]))
+    assert displacement.tolist() == located.displacement.tolist() and value == located.score
     with pytest.raises(ValueError, match="centres"):
         probed.score_regions(frames[2], np.zeros(3), 1.0)
     with pytest.raises(ValueError, match="factor"):
@@ -122,7 +130,8 @@ def long_term_run(clip):
     return [tracker.track(frame) for frame in frames[1:]], tracker
 
 
-def test_long_term_mode_reports_presence_and_loses_the_target_when_it_leaves(long_term_run):
+def test_long_term_mode_reports_presence_and_loses_the_target_when_it_leaves(clip, long_term_run):
+    frames, boxes = clip
     predictions, tracker = long_term_run
     inner = tracker.inner
     assert inner.presence_map.calibrated  # the shipped file's Platt map; the thresholds go through it
@@ -130,6 +139,11 @@ def test_long_term_mode_reports_presence_and_loses_the_target_when_it_leaves(lon
     for prediction in predictions[:LEAVES - 1]:  # frames 1..5: the target is there
         assert prediction.present and prediction.extra["state"] == "present"
         assert 0.5 < prediction.score <= 1.0 and "presence_raw" in prediction.extra
+    # A region centred off the target finds it (frame 3, target still there; the tracker is not moved).
+    x, y, w, h = boxes[3]
+    found = inner.score_regions(frames[3], np.array([[x + w / 2 + 20, y + h / 2 - 15]]), 1.0)[0]
+    assert box_iou_elementwise(np.array(found.box), np.array(boxes[3], dtype=float)) > 0.5
+    assert found.confidence > 0.5 and min(found.checks.values()) > 0.5
     gone = [t for t, p in enumerate(predictions, start=1) if not p.present]
     assert gone and LEAVES <= gone[0] <= LEAVES + 3  # lost_after (3) low frames after it left
     assert all(not p.present and 0.0 <= p.score < 0.5 for p in predictions[gone[0] - 1:])

@@ -307,10 +307,8 @@ class RpvtTracker(Tracker):
         for centre in points:
             patch, _ = self._crop(image, centre, size * pixel, size)
             features = normalize_features(self.network.features(patch)[3])
-            scores = self.dcf.scores(features, window=False)
-            displacement, raw = self.dcf.peak(scores)
-            iy, ix = divmod(int(torch.argmax(scores[0, 0])), scores.shape[-1])
-            initial = float(self.dcf.scores(features, window=False, initial=True)[0, 0, iy, ix])
+            displacement, raw, (row, column) = self.dcf.peak(self.dcf.scores(features, window=False))
+            initial = float(self.dcf.scores(features, window=False, initial=True)[0, 0, row, column])
             found = centre + displacement.numpy() * DCF_STRIDE * pixel
             candidates.append(Candidate(
                 box=(found[0] - target[0] / 2.0, found[1] - target[1] / 2.0, target[0], target[1]),

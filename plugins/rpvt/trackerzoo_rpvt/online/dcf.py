@@ -120,11 +120,12 @@ class OnlineDCF:
         raw = mlu(raw, self.p.response_activation)
         return raw * self.window.to(raw) if window else raw
 
-    def peak(self, scores: torch.Tensor) -> tuple[torch.Tensor, float]:
-        """Highest score of a map [1, 1, S, S] of any size and its cell (x, y) relative to the patch centre.
+    def peak(self, scores: torch.Tensor) -> tuple[torch.Tensor, float, tuple[int, int]]:
+        """Highest score of a map [1, 1, Sy, Sx] of any size: (cell offset, value, (row, column)).
 
-        The patch centre is the output cell ``S_features / 2 - offset - 0.5`` of the map's own
-        feature size (``S + filter_size - 1 - 2 * pad``), as in ``localize``.
+        The offset (x, y, float64 cells) is from the patch centre, the output cell
+        ``S_features / 2 - offset - 0.5`` of the map's own feature size
+        (``S + filter_size - 1 - 2 * pad``), as in ``localize``.
         """
         s = scores[0, 0]
         rows, columns = s.shape
@@ -134,7 +135,7 @@ class OnlineDCF:
         grow = self.p.filter_size - 1 - 2 * pad  # feature cells = output cells + grow
         centre_x = (columns + grow) / 2.0 - self.offset - 0.5
         centre_y = (rows + grow) / 2.0 - self.offset - 0.5
-        return torch.tensor([ix - centre_x, iy - centre_y], dtype=torch.float64), float(s[iy, ix])
+        return torch.tensor([ix - centre_x, iy - centre_y], dtype=torch.float64), float(s[iy, ix]), (iy, ix)
 
     def localize(self, scores: torch.Tensor, target_cells: torch.Tensor) -> Localization:
         """ATOM's ``localize_advanced`` without the not-found/distractor branches (D3S disables them).
