@@ -238,3 +238,23 @@ def test_make_dataset_cli(tmp_path):
     assert main(["make-dataset", "--out", str(close), "--sequences", "1", "--frames", "12", "--seed", "3",
                  "--procedural", "--size", "128x96", "--companions", "1", "--companion-spacing", "extent"]) == 0
     assert json.loads((close / "synthetic.json").read_text())["spec"]["config"]["companion_spacing"] == "extent"
+
+
+def test_sprite_clip_pastes_the_sprite_where_asked_and_refuses_it_outside():
+    from trackerzoo.datasets.synthetic.procedural import procedural_background, procedural_sprite, sprite_clip
+
+    rng = np.random.default_rng(0)
+    background = procedural_background(rng, (64, 48))
+    sprite = procedural_sprite(rng, 16)
+    width, height = sprite.size
+    frames, boxes = sprite_clip(background, sprite, [(20, 20), None])
+    x0, y0 = 20 - width // 2, 20 - height // 2
+    assert boxes == [(x0, y0, width, height), None]
+    np.testing.assert_array_equal(frames[1], background)  # no target: the background as it was
+    inside = sprite.rgba[..., 3] > 0.99  # opaque sprite pixels show the sprite, not the background
+    assert inside.any()
+    np.testing.assert_allclose(frames[0][y0:y0 + height, x0:x0 + width][inside] / 255.0,
+                               sprite.rgba[..., :3][inside], atol=1 / 255)
+    assert (frames[0][:y0] == background[:y0]).all() and (frames[0][y0 + height:] == background[y0 + height:]).all()
+    with pytest.raises(ValueError, match="outside"):
+        sprite_clip(background, sprite, [(60, 20)])

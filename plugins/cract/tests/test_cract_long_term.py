@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import trackerzoo
-from trackerzoo.datasets.synthetic.procedural import procedural_background, procedural_sprite
+from trackerzoo.datasets.synthetic.procedural import procedural_background, procedural_sprite, sprite_clip
 from trackerzoo.geometry import box_iou_elementwise
 from trackerzoo.longterm import LongTermTracker
 
@@ -20,23 +20,11 @@ LONG_TERM = {"widen_frames": 1, "tiles_per_frame": 6}
 def _clip() -> tuple[list[np.ndarray], list[tuple[int, int, int, int] | None]]:
     """A procedural target on a procedural background: moves, vanishes, re-enters at another place."""
     rng = np.random.default_rng(3)
-    background = procedural_background(rng, (WIDTH, HEIGHT)).astype(np.float32) / 255.0
-    rgba = procedural_sprite(rng, 36).rgba
+    background = procedural_background(rng, (WIDTH, HEIGHT))
+    sprite = procedural_sprite(rng, 36)
     path = [(40 + 4 * t, 50 + t) for t in range(LEAVES)] + [None] * (RETURNS - LEAVES)
     path += [(120 - 2 * t, 90 - t) for t in range(8)]
-    frames, boxes = [], []
-    for centre in path:
-        image = background.copy()
-        box = None
-        if centre is not None:
-            height, width = rgba.shape[:2]
-            x0, y0 = int(centre[0] - width // 2), int(centre[1] - height // 2)
-            image[y0:y0 + height, x0:x0 + width] = rgba[..., :3] + image[y0:y0 + height, x0:x0 + width] * (
-                1.0 - rgba[..., 3:])
-            box = (x0, y0, width, height)
-        frames.append(np.round(image * 255.0).astype(np.uint8))
-        boxes.append(box)
-    return frames, boxes
+    return sprite_clip(background, sprite, path)
 
 
 @pytest.fixture(scope="module")

@@ -13,26 +13,38 @@
            -> GIM (top-3 fg/bg matches) + mixer -> CSCR -> mask = P(fg) > 0.5
         4  largest component -> rotated box by ellipse fit; position = its centre; scale from
            the mask's area-preserving box, clamped to [0.95, 1.05] per frame (D3S)
-        5  output: axis-aligned box of the fitted ellipse, mask, rotated box, DCF peak score
+        5  output: axis-aligned box of the fitted ellipse, mask, rotated box, calibrated DCF peak
         6  GEM update: store the sample (hard negatives with a higher rate); refit the filter
            every 10th frame or at once on a hard negative
+
+Presence (issue #22): the raw score is the GEM peak (the activated, windowed DCF response
+at the chosen position, ``extra["presence_raw"]``; it was ``Prediction.score`` before);
+``Prediction.score`` is that peak mapped by the weight file's Platt calibration
+(``trackerzoo.calibration.PresenceMap``). Long-term mode (``trackerzoo.longterm``,
+``create("rpvt", long_term=True)``): a candidate region is scored by the same filter
+(unwindowed), verified by the first-frame filter (kept as fitted in ``initialize``) and
+the online-refitted filter; ``set_online_updates(False)`` freezes the GEM's sample memory and
+filter and the peak/mask-area histories.
 """
 
 from __future__ import annotations
 
 import math
+from typing import Any, ClassVar
 
 import cv2
 import numpy as np
 import torch
 
 from trackerzoo import Prediction, Tracker
+from trackerzoo.calibration import PresenceMap
 from trackerzoo.geometry import mask_to_rotated_box
+from trackerzoo.longterm import Candidate
 from trackerzoo.patches import paste_patches, sample_patches
 from trackerzoo_rpvt.loading import build_network
 from trackerzoo_rpvt.model.network import distance_map
 from trackerzoo_rpvt.online.dcf import OnlineDCF, first_frame_views, normalize_features
-from trackerzoo_rpvt.params import DEFAULT_VARIANT, RpvtParams
+from trackerzoo_rpvt.params import DEFAULT_VARIANT, TRACKER_NAME, RpvtParams
 
 DCF_STRIDE = 16  # level 3
 
@@ -75,6 +87,15 @@ class RpvtTracker(Tracker):
 
     Params = RpvtParams
     outputs = frozenset({"box", "mask"})
+    # trackerzoo.longterm thresholds on the raw presence score (the GEM peak), chosen on
+    # held-out procedural clips (README, "Presence and long-term mode"); each instance maps
+    # them through its weight file's calibration (``long_term_defaults`` in __init__).
+    # ``verify_threshold`` applies to the checks (first-frame and current filter responses,
+    # raw); 0.3 keeps 95 % of the on-target frames of zoo-synth-calib (README).
+    raw_long_term_thresholds: ClassVar[dict[str, float]] = {"lost_threshold": 0.4, "reacquire_threshold": 0.6}
+    long_term_defaults: ClassVar[dict[str, Any]] = {
+        "lost_threshold": 0.4, "reacquire_threshold": 0.6, "verify_threshold": 0.3,
+    }
 
     def __init__(self, params: RpvtParams | None = None, *, variant: str | None = DEFAULT_VARIANT,
                  weights: str | None = "default", device: torch.device | str = "cpu") -> None:
@@ -83,6 +104,11 @@ class RpvtTracker(Tracker):
         self.network = build_network(self.variant, weights, self.device, refinement=p.refinement,
                                      attention=p.attention, fusion=p.mask_fusion,
                                      generator=torch.Generator().manual_seed(p.seed))
+        self.presence_map = PresenceMap.for_weights(TRACKER_NAME, self.variant, weights)
+        self.long_term_defaults = {  # type: ignore[misc]  # per instance: this weight file's calibration
+            **type(self).long_term_defaults,
+            **{name: self.presence_map(raw) for name, raw in self.raw_long_term_thresholds.items()},
+        }
 
     # -- helpers ---------------------------------------------------------------------------
     def _frame_tensor(self, frame: np.ndarray) -> torch.Tensor:
@@ -168,6 +194,7 @@ class RpvtTracker(Tracker):
                 self.reference_mask = box_patch
         self.mask_pixels = [float(self.reference_mask.sum())]
         self.uncertainty = 0.0
+        self.online_updates = True
 
     # -- tracking --------------------------------------------------------------------------
     @torch.no_grad()
@@ -189,7 +216,7 @@ class RpvtTracker(Tracker):
         uncertainty = 0.0
         if self.frame_index > 5 and self.peak_history:
             uncertainty = float(np.mean(self.peak_history)) / max(loc.score, 1e-12)
-        if uncertainty < p.tracking_uncertainty_thr:
+        if uncertainty < p.tracking_uncertainty_thr and self.online_updates:
             self.peak_history = ([*self.peak_history, loc.score])[-p.response_budget:]
         self.uncertainty = uncertainty
         if uncertainty < p.tracking_uncertainty_thr:
@@ -207,7 +234,8 @@ class RpvtTracker(Tracker):
         # 6. GEM update.
         trusted = uncertainty < p.tracking_uncertainty_thr
         displacement = torch.from_numpy((self.pos - sample_pos) / (sample_scale * DCF_STRIDE))
-        self.dcf.update(features, displacement, self.frame_index, loc.flag == "hard_negative", trusted)
+        if self.online_updates:
+            self.dcf.update(features, displacement, self.frame_index, loc.flag == "hard_negative", trusted)
 
         # 5. Output.
         if region is not None:
@@ -217,8 +245,78 @@ class RpvtTracker(Tracker):
             w, h = self.target_sz
             box = np.array([self.pos[0] - w / 2, self.pos[1] - h / 2, w, h])
             rotated = np.array([[box[0], box[1]], [box[0] + w, box[1]], [box[0] + w, box[1] + h], [box[0], box[1] + h]])
-        return Prediction(box=tuple(box), score=loc.score, mask=mask_image, rotated_box=rotated,
-                          extra={"uncertainty": uncertainty, "flag": loc.flag})
+        return Prediction(box=tuple(box), score=self.presence_map(loc.score), mask=mask_image, rotated_box=rotated,
+                          extra={"presence_raw": loc.score, "uncertainty": uncertainty, "flag": loc.flag})
+
+    # -- long-term mode (trackerzoo.longterm.Redetector) ------------------------------------
+    def presence(self, prediction: Prediction) -> float:
+        """The calibrated GEM peak of the last ``track`` (``Prediction.score``), in [0, 1]."""
+        return float(prediction.score)
+
+    def search_side(self) -> float:
+        """Side of the GEM's DCF patch around the target, frame pixels (``dcf_sample_size * target_scale``)."""
+        return float(self.params.dcf_sample_size * self.target_scale)
+
+    def set_online_updates(self, enabled: bool) -> None:
+        """Allow or stop every online update: GEM samples and filter refits, the peak and mask-area histories."""
+        self.online_updates = bool(enabled)
+
+    def reacquire(self, box: tuple[float, float, float, float]) -> None:
+        """Continue from a verified re-detection ``box`` (x, y, w, h, frame pixels).
+
+        The centre becomes ``box``'s; the scale follows its area (clamped to the valid scale
+        factors) with the first frame's aspect ratio, as the tracker's own size does.
+        Raises ``ValueError`` for a box without a positive finite size.
+        """
+        x, y, w, h = (float(v) for v in box)
+        if not (math.isfinite(x) and math.isfinite(y) and math.isfinite(w) and math.isfinite(h) and w > 0 and h > 0):
+            raise ValueError(f"box must be finite with positive w, h (pixels), got {box!r}")
+        p = self.params
+        scale = math.sqrt(w * h) * p.search_area_scale / p.dcf_sample_size
+        self.target_scale = float(np.clip(scale, self.min_scale_factor, self.max_scale_factor))
+        self.target_sz = self.base_target_sz * self.target_scale
+        self.pos = np.clip(np.array([x + w / 2.0, y + h / 2.0]), 0.0, self.frame_size - 1.0)
+        self.uncertainty = 0.0
+
+    @torch.no_grad()
+    def score_regions(self, frame: np.ndarray, centres: np.ndarray, factor: float,
+                      scale: float = 1.0) -> list[Candidate]:
+        """The GEM's best position in square regions centred at ``centres`` ``[N, 2]`` (x, y pixels), state unchanged.
+
+        A region is ``factor`` DCF patches wide for a target ``scale`` times the last size,
+        sampled at the tracking resolution (the patch side in pixels grows with ``factor``,
+        rounded to 16), and scored by the current filter without the cosine window (the
+        target may be anywhere in it). The candidate box is the last size times ``scale`` at
+        the peak; ``confidence`` is the calibrated peak, ``checks`` are ``initial`` (the response
+        of the first-frame filter, fitted in ``initialize`` and never updated, at that peak)
+        and ``recent`` (the peak of the online-refitted filter), both clipped to [0, 1]
+        (the filters regress Gaussian labels of height 1 at the target). Nothing is
+        stored, no sample is added, the filter and the target are untouched.
+        Raises ``ValueError`` for ``centres`` not ``[N, 2]`` or a non-positive ``factor``/``scale``.
+        """
+        points = np.asarray(centres, dtype=np.float64)
+        if points.ndim != 2 or points.shape[1] != 2:
+            raise ValueError(f"centres must be [N, 2] (x, y pixels), got shape {points.shape}")
+        if not (factor > 0 and scale > 0):
+            raise ValueError(f"factor and scale must be positive, got factor={factor!r}, scale={scale!r}")
+        p = self.params
+        image = self._frame_tensor(frame)
+        size = max(16, round(factor * p.dcf_sample_size / 16) * 16)
+        pixel = self.target_scale * float(scale)  # frame pixels per patch pixel
+        target = self.target_sz * float(scale)
+        candidates: list[Candidate] = []
+        for centre in points:
+            patch, _ = self._crop(image, centre, size * pixel, size)
+            features = normalize_features(self.network.features(patch)[3])
+            displacement, raw, (row, column) = self.dcf.peak(self.dcf.scores(features, window=False))
+            initial = float(self.dcf.scores(features, window=False, initial=True)[0, 0, row, column])
+            found = centre + displacement.numpy() * DCF_STRIDE * pixel
+            candidates.append(Candidate(
+                box=(found[0] - target[0] / 2.0, found[1] - target[1] / 2.0, target[0], target[1]),
+                confidence=self.presence_map(raw),
+                checks={"initial": min(max(initial, 0.0), 1.0), "recent": min(max(raw, 0.0), 1.0)},
+            ))
+        return candidates
 
     @staticmethod
     def _corner_box(corners: np.ndarray) -> np.ndarray:
@@ -255,7 +353,8 @@ class RpvtTracker(Tracker):
         mean_pixels = float(np.mean(self.mask_pixels))
         pixels_ratio = abs(mean_pixels - area) / max(mean_pixels, 1e-12)
         if self.uncertainty < p.uncertainty_segm_scale_thr and pixels_ratio < p.segm_pixels_ratio:
-            self.mask_pixels = ([*self.mask_pixels, area])[-p.mask_pixels_budget:]
+            if self.online_updates:
+                self.mask_pixels = ([*self.mask_pixels, area])[-p.mask_pixels_budget:]
             aabb = area_preserving_box(corners)
             new_scale = math.sqrt(aabb[2] * aabb[3]) * p.search_area_scale / p.dcf_sample_size
             rel_change = abs(new_scale - self.target_scale) / self.target_scale

@@ -8,6 +8,8 @@ edges, which is what the compositing, occlusion and mask logic needs.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import cv2
 import numpy as np
 
@@ -98,3 +100,33 @@ def procedural_background(rng: np.random.Generator, size: tuple[int, int]) -> np
         axes = (int(rng.integers(4, max(5, width // 6))), int(rng.integers(4, max(5, height // 6))))
         cv2.ellipse(image, centre, axes, float(rng.uniform(0, 180)), 0, 360, colour, -1, cv2.LINE_AA)
     return np.clip(image, 0, 255).astype(np.uint8)
+
+
+def sprite_clip(background: np.ndarray, sprite: Sprite, centres: Sequence[tuple[float, float] | None]
+                ) -> tuple[list[np.ndarray], list[tuple[int, int, int, int] | None]]:
+    """A clip of ``sprite`` over a still ``background``, one frame per entry of ``centres``.
+
+    ``background`` is uint8 RGB ``(H, W, 3)``; each centre is ``(x, y)`` in pixels, or None
+    for a frame without the target (e.g. after it left). The sprite (premultiplied RGBA) is
+    composited unscaled with its top left at ``int(x - w // 2), int(y - h // 2)``. Returns
+    the uint8 frames and the boxes ``(x, y, w, h)`` in pixels (None where absent). Raises
+    ``ValueError`` naming a centre that puts the sprite outside the frame.
+    """
+    image = background.astype(np.float32) / 255.0
+    rgba = sprite.rgba
+    height, width = rgba.shape[:2]
+    frames, boxes = [], []
+    for centre in centres:
+        frame = image.copy()
+        box = None
+        if centre is not None:
+            x0, y0 = int(centre[0] - width // 2), int(centre[1] - height // 2)
+            if x0 < 0 or y0 < 0 or x0 + width > image.shape[1] or y0 + height > image.shape[0]:
+                raise ValueError(f"centre {centre!r} puts the {width}x{height} sprite outside the "
+                                 f"{image.shape[1]}x{image.shape[0]} frame")
+            region = frame[y0:y0 + height, x0:x0 + width]
+            frame[y0:y0 + height, x0:x0 + width] = rgba[..., :3] + region * (1.0 - rgba[..., 3:])
+            box = (x0, y0, width, height)
+        frames.append(np.round(frame * 255.0).astype(np.uint8))
+        boxes.append(box)
+    return frames, boxes

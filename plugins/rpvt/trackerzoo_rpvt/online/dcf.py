@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from trackerzoo.labels import gaussian_label_map
-from trackerzoo.learners import GaussNewtonDCFLearner, SampleMemory
+from trackerzoo.learners import GaussNewtonDCFLearner, SampleMemory, apply_filter
 
 SHIFTS = ((0.25, 0.25), (-0.25, 0.25), (0.25, -0.25), (-0.25, -0.25))  # x, y as fractions of the patch (ATOM)
 
@@ -101,11 +101,41 @@ class OnlineDCF:
         self.learner.projection_dim = dim
         self.learner.initialize(features, y, initial_projection=pca_projection(features, dim), generator=generator)
         self.memory.initialize({"x": self.learner.project(features), "y": y})
+        # The first-frame filter, kept for long-term verification (the later refits change only the filter).
+        self.initial_filter = self.learner.filter.clone()
 
-    def scores(self, features: torch.Tensor) -> torch.Tensor:
-        """Activated, windowed scores [1, 1, S, S] of one patch's normalised features [1, C, H, W]."""
-        raw = self.learner.scores(self.learner.project(features))
-        return mlu(raw, self.p.response_activation) * self.window.to(raw)
+    def scores(self, features: torch.Tensor, window: bool = True, initial: bool = False) -> torch.Tensor:
+        """Activated scores [N, 1, S, S] of normalised features [N, C, H, W], Hann-windowed by default.
+
+        ``window=False`` (a patch of any size, e.g. a wider re-detection region) leaves the
+        scores unwindowed; the window exists only for the tracking patch's output size.
+        ``initial=True`` scores with the first-frame filter instead of the current one.
+        Reads the filters, changes nothing.
+        """
+        projected = self.learner.project(features)
+        if initial:
+            raw = apply_filter(projected, self.initial_filter, self.learner.padding)
+        else:
+            raw = self.learner.scores(projected)
+        raw = mlu(raw, self.p.response_activation)
+        return raw * self.window.to(raw) if window else raw
+
+    def peak(self, scores: torch.Tensor) -> tuple[torch.Tensor, float, tuple[int, int]]:
+        """Highest score of a map [1, 1, Sy, Sx] of any size: (cell offset, value, (row, column)).
+
+        The offset (x, y, float64 cells) is from the patch centre, the output cell
+        ``S_features / 2 - offset - 0.5`` of the map's own feature size
+        (``S + filter_size - 1 - 2 * pad``), as in ``localize``.
+        """
+        s = scores[0, 0]
+        rows, columns = s.shape
+        index = int(torch.argmax(s))
+        iy, ix = divmod(index, columns)
+        pad = self.p.filter_size // 2
+        grow = self.p.filter_size - 1 - 2 * pad  # feature cells = output cells + grow
+        centre_x = (columns + grow) / 2.0 - self.offset - 0.5
+        centre_y = (rows + grow) / 2.0 - self.offset - 0.5
+        return torch.tensor([ix - centre_x, iy - centre_y], dtype=torch.float64), float(s[iy, ix]), (iy, ix)
 
     def localize(self, scores: torch.Tensor, target_cells: torch.Tensor) -> Localization:
         """ATOM's ``localize_advanced`` without the not-found/distractor branches (D3S disables them).
