@@ -55,7 +55,9 @@ def main() -> None:
                 started = time.perf_counter()
                 tracker.track(frame)
                 times.setdefault(f"track() per frame, {mode}", []).append(time.perf_counter() - started)
-        p, inner = tracker.params, tracker.inner
+            if mode == "long-term":
+                long_term = tracker
+        p, inner = long_term.params, long_term.inner
         x, y, w, h = box
         centre = np.array([[x + w / 2.0, y + h / 2.0]])
         tiles = global_tiles(frames[0].shape[:2], inner.search_side(), p.tile_stride)
