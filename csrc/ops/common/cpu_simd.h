@@ -7,6 +7,8 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
 
 #define TZ_INLINE inline __attribute__((always_inline))
 
@@ -25,18 +27,30 @@ namespace cpu {
 
 enum class Isa { kBaseline, kAvx2, kAvx512 };
 
+// The environment variable TRACKERZOO_CPU_ISA=avx2|baseline caps the choice (like oneDNN's
+// ONEDNN_MAX_CPU_ISA), so that results can be reproduced bit for bit on CPUs with a wider ISA.
+inline Isa isa_cap() {
+  const char* cap = std::getenv("TRACKERZOO_CPU_ISA");
+  if (cap == nullptr) return Isa::kAvx512;
+  if (std::strcmp(cap, "avx2") == 0 || std::strcmp(cap, "AVX2") == 0) return Isa::kAvx2;
+  if (std::strcmp(cap, "baseline") == 0 || std::strcmp(cap, "BASELINE") == 0) return Isa::kBaseline;
+  return Isa::kAvx512;
+}
+
 inline Isa best_isa() {
   static const Isa isa = [] {
+    const Isa cap = isa_cap();
 #if TZ_X86_MULTIVERSION
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+    if (cap == Isa::kAvx512 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
         __builtin_cpu_supports("avx512dq")) {
       return Isa::kAvx512;
     }
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+    if (cap != Isa::kBaseline && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
       return Isa::kAvx2;
     }
 #endif
+    (void)cap;
     return Isa::kBaseline;
   }();
   return isa;
