@@ -7,8 +7,9 @@ so that refactors of the core (learners, ops, tracking loop) are checked to chan
 nothing. CRACT's online fit amplifies float32 rounding, so the boxes depend on which
 instruction set the libraries pick (oneDNN's AVX-512 convolutions move them by up to 11 px
 within 45 frames); the script therefore pins every library to AVX2 (``PINNED_ENV``, set
-before torch is imported, overriding the caller's), which makes AVX2 and AVX-512 x86-64 machines compute the same. Regenerate it only for an intended change of CRACT's behaviour, and say so in
-the commit. Sequences: the demo clip from the red-jacket man's first annotated frame
+before torch is imported, overriding the caller's), which makes AVX2 and AVX-512 x86-64
+machines compute the same. Regenerate it only for an intended change of CRACT's behaviour,
+and say so in the commit. Sequences: the demo clip from the red-jacket man's first annotated frame
 (45 frames: four discriminator updates) and a 40-frame procedural sequence (seed 11).
 """
 

@@ -196,6 +196,15 @@ def _dcf_cg_cases() -> list[Case]:
     return [(f"{name}-{iters}it", make(*problem, iters)) for name, *problem in DCF_PROBLEMS for iters in (0, 3)]
 
 
+def _dcf_gram_cases() -> list[Case]:
+    def make(x, filt, padding):
+        return lambda dtype, dev: (
+            _randn(x, dtype, dev, 0), torch.rand(x[0], dtype=dtype).to(dev) + 0.5, list(filt[2:]), padding
+        )
+
+    return [(name, make(*problem)) for name, *problem in DCF_PROBLEMS]
+
+
 # op -> (public op whose backends it shares, its cases)
 OPS: dict[str, tuple[str, list[Case]]] = {
     "dw_xcorr": ("dw_xcorr", _dw_xcorr_cases(grad=True)),
@@ -209,7 +218,9 @@ OPS: dict[str, tuple[str, list[Case]]] = {
     "_lut_affinity_softmax_backward": ("lut_affinity_softmax", _lut_backward_cases()),
     "dcf_normal_apply": ("dcf_normal_apply", _dcf_apply_cases()),
     "dcf_cg": ("dcf_cg", _dcf_cg_cases()),
+    "_dcf_gram": ("dcf_cg", _dcf_gram_cases()),
 }
+CPU_ONLY = {"_dcf_gram"}  # internal to the CPU solver: no CUDA kernel
 
 
 def _device_params(public_op: str) -> list:
@@ -227,6 +238,8 @@ def _params() -> list:
     params = []
     for name, (public_op, cases) in OPS.items():
         for device in _device_params(public_op):
+            if name in CPU_ONLY and device.values[0] != "cpu":
+                continue
             for case_id, build in cases:
                 for dtype in DTYPES:
                     params.append(

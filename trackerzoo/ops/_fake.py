@@ -156,3 +156,15 @@ if hasattr(torch.ops.trackerzoo, "prroi_pool"):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Gradients shaped like ``features`` and ``rois``."""
         return features.new_empty(features.shape), rois.new_empty(rois.shape)
+
+
+# Internal DCF op (csrc/ops/dcf_cg/cpu/dcf_gram_cpu.cpp), absent from extensions built before it.
+if hasattr(torch.ops.trackerzoo, "_dcf_gram"):
+
+    @register_fake("trackerzoo::_dcf_gram")
+    def _dcf_gram_fake(
+        x: torch.Tensor, sample_weights: torch.Tensor, kernel: Sequence[int], padding: Sequence[int]
+    ) -> torch.Tensor:
+        """``[C * kh * kw, C * kh * kw]`` for ``x`` ``[N, C, H, W]``."""
+        taps = x.shape[1] * kernel[0] * kernel[1]
+        return x.new_empty((taps, taps))

@@ -13,4 +13,7 @@ TORCH_LIBRARY_FRAGMENT(trackerzoo, m) {
   m.def(
       "dcf_cg(Tensor x, Tensor y, Tensor sample_weights, Tensor filt, float reg, int[2] padding, "
       "int num_iters) -> Tensor");
+  // Internal (CPU, for tests): the Gram matrix sum_n w_n X_n^T X_n, [C * kh * kw, C * kh * kw],
+  // that dcf_cg multiplies by when it has many filters (trackerzoo._C.dcf_cg_plan says when).
+  m.def("_dcf_gram(Tensor x, Tensor sample_weights, int[2] kernel, int[2] padding) -> Tensor");
 }

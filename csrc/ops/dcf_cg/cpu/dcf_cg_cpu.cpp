@@ -6,9 +6,11 @@
 // tap (u, v) is one contiguous shifted axpy (forward) or dot product (adjoint) over t. The
 // Wp - Wo wrap-around columns are computed and then masked out. When the output is tiny (a
 // fully-connected head, kh x kw = H x W) that layout wastes most lanes, and with many filters
-// a GEMM reuses loads better, so the operator uses ATen's convolutions there instead. Either
-// way the CG loop, its reductions and its vector updates run in C++ with no per-iteration
-// Python or dispatcher overhead.
+// a GEMM reuses loads better, so the operator uses ATen's convolutions there instead. For CG
+// with many filters, whose samples are shared, the operator is the same [M, M] Gram matrix for
+// every filter: when building it once (dcf_gram_cpu.cpp) costs less than the correlations of
+// all CG steps, the steps multiply by it. Either way the CG loop, its reductions and its
+// vector updates run in C++ with no per-iteration Python or dispatcher overhead.
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <torch/library.h>
@@ -16,9 +18,12 @@
 #include <algorithm>
 #include <cstring>
 #include <limits>
+#include <memory>
+#include <string>
 #include <vector>
 
 #include "ops/common/cpu_math.h"
+#include "dcf_gram.h"
 
 namespace trackerzoo {
 namespace ops {
@@ -118,23 +123,50 @@ TZ_INLINE void normal_samples(FlatProblem<T> a, const T* filt, const T* given, T
 
 TZ_MULTIVERSION(normal_samples)
 
-// The normal-equation operator of one problem, with its buffers, in either implementation.
+enum class Plan { kFlat, kAten, kGram };
+
+// How a problem of this shape is solved when the operator is applied `applies` times: the
+// flat layout computes Ho * Wp positions for Ho * Wo useful ones and pays off for a few
+// filters on a real map; for a tiny output (a fully-connected head) or many filters, ATen's
+// convolutions (GEMMs, essentially) win, unless the Gram matrix is cheaper to build than
+// those correlations over all the products (and small enough to keep).
+Plan choose_plan(const DcfShape& s, int64_t applies) {
+  const int64_t wp = s.w + 2 * s.pw;
+  if (s.out_h() * s.out_w() >= 16 && 2 * s.out_w() >= wp && s.f <= 2) return Plan::kFlat;
+  if (s.f >= 3 && s.taps() <= 4096 && dcf_gram_cost(s, applies) < 0.8 * dcf_direct_cost(s, applies)) {
+    return Plan::kGram;
+  }
+  return Plan::kAten;
+}
+
+const char* plan_name(Plan p) {
+  switch (p) {
+    case Plan::kFlat: return "flat";
+    case Plan::kGram: return "gram";
+    default: return "aten";
+  }
+}
+
+DcfShape shape_of(const at::Tensor& x, int64_t f, int64_t kh, int64_t kw, int64_t ph, int64_t pw) {
+  return DcfShape{x.size(0), x.size(1), x.size(2), x.size(3), f, kh, kw, ph, pw};
+}
+
+// The normal-equation operator of one problem, with its buffers, in any of the plans.
 template <typename T>
 class NormalOperator {
  public:
   NormalOperator(const at::Tensor& x, const at::Tensor& weights, int64_t f, int64_t kh, int64_t kw, int64_t ph,
-                 int64_t pw, double reg)
+                 int64_t pw, double reg, int64_t applies)
       : x_(x), weights_(weights), n_(x.size(0)), c_(x.size(1)), f_(f), kh_(kh), kw_(kw), ph_(ph), pw_(pw),
         reg_(static_cast<T>(reg)) {
     const int64_t h = x.size(2), w = x.size(3);
     wp_ = w + 2 * pw;
     ho_ = h + 2 * ph - kh + 1;
     wo_ = wp_ - kw + 1;
-    // The flat layout computes Ho * Wp positions for Ho * Wo useful ones; it pays off for a
-    // few filters on a real map. For a tiny output (a fully-connected head) or many filters,
-    // ATen's convolutions (GEMMs, essentially) win.
-    flat_ = ho_ * wo_ >= 16 && 2 * wo_ >= wp_ && f_ <= 2;
+    plan_ = choose_plan(shape_of(x, f, kh, kw, ph, pw), applies);
+    flat_ = plan_ == Plan::kFlat;
     if (flat_) build_flat(h, w);
+    if (plan_ == Plan::kGram) gram_ = std::make_unique<DcfGram>(x_, weights_, kh, kw, ph, pw);
   }
 
   int64_t size() const { return f_ * c_ * kh_ * kw_; }
@@ -143,6 +175,11 @@ class NormalOperator {
   void apply(const T* filt, T* out) {
     if (flat_) {
       run_flat(filt, nullptr, out);
+    } else if (plan_ == Plan::kGram) {
+      const int64_t taps = c_ * kh_ * kw_;
+      const at::Tensor f = at::from_blob(const_cast<T*>(filt), {f_, taps}, x_.options());
+      at::Tensor o = at::from_blob(out, {f_, taps}, x_.options());
+      at::mm_out(o, f, gram_->matrix());  // G is symmetric: (G f^T)^T = f G
     } else {
       const at::Tensor f = at::from_blob(const_cast<T*>(filt), {f_, c_, kh_, kw_}, x_.options());
       const at::Tensor resp = at::conv2d(x_, f, {}, 1, {ph_, pw_}) * weights_.view({-1, 1, 1, 1});
@@ -160,6 +197,9 @@ class NormalOperator {
       const at::Tensor padded = at::constant_pad_nd(yw, {0, wp_ - wo_}).reshape({n_, f_, ho_ * wp_});
       const at::Tensor flat = at::constant_pad_nd(padded, {0, len_ - ho_ * wp_}).contiguous();
       run_flat(nullptr, flat.data_ptr<T>(), out);
+    } else if (plan_ == Plan::kGram) {
+      const at::Tensor g = gram_->rhs(y.contiguous());
+      std::memcpy(out, g.data_ptr<T>(), sizeof(T) * size());
     } else {
       adjoint_aten(y * weights_.view({-1, 1, 1, 1}), out);
     }
@@ -214,9 +254,11 @@ class NormalOperator {
   }
 
   at::Tensor x_, weights_;
+  std::unique_ptr<DcfGram> gram_;
   int64_t n_, c_, f_, kh_, kw_, ph_, pw_;
   T reg_;
   int64_t wp_ = 0, ho_ = 0, wo_ = 0, len_ = 0, plane_ = 0;
+  Plan plan_ = Plan::kAten;
   bool flat_ = false;
   std::vector<T> xpad_, mask_, partial_;
   FlatProblem<T> problem_{};
@@ -251,7 +293,7 @@ at::Tensor dcf_normal_apply_cpu(const at::Tensor& x_in, const at::Tensor& w_in, 
   const at::Tensor x = x_in.contiguous(), w = w_in.contiguous(), filt = filt_in.contiguous();
   at::Tensor out = at::empty_like(filt);
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "dcf_normal_apply_cpu", [&] {
-    NormalOperator<scalar_t> op(x, w, filt.size(0), filt.size(2), filt.size(3), padding[0], padding[1], reg);
+    NormalOperator<scalar_t> op(x, w, filt.size(0), filt.size(2), filt.size(3), padding[0], padding[1], reg, 1);
     op.apply(filt.data_ptr<scalar_t>(), out.data_ptr<scalar_t>());
   });
   return out;
@@ -266,7 +308,7 @@ at::Tensor dcf_cg_cpu(const at::Tensor& x_in, const at::Tensor& y_in, const at::
   if (num_iters == 0) return f;
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "dcf_cg_cpu", [&] {
     using T = scalar_t;
-    NormalOperator<T> op(x, w, f.size(0), f.size(2), f.size(3), padding[0], padding[1], reg);
+    NormalOperator<T> op(x, w, f.size(0), f.size(2), f.size(3), padding[0], padding[1], reg, num_iters + 1);
     const int64_t m = op.size();
     std::vector<T> r(m), p(m), q(m);
     T* fp = f.data_ptr<T>();
@@ -294,11 +336,22 @@ at::Tensor dcf_cg_cpu(const at::Tensor& x_in, const at::Tensor& y_in, const at::
   return f;
 }
 
+at::Tensor dcf_gram_op_cpu(const at::Tensor& x, const at::Tensor& w, at::IntArrayRef kernel, at::IntArrayRef padding) {
+  TORCH_CHECK(x.dim() == 4, "dcf: x must be 4-D");
+  TORCH_CHECK(kernel.size() == 2 && kernel[0] >= 1 && kernel[1] >= 1, "dcf: kernel must be two ints >= 1");
+  const at::Tensor filt = at::empty({1, x.size(1), kernel[0], kernel[1]}, x.options());
+  check_problem(x, w, filt, padding);
+  return DcfGram(x, w, kernel[0], kernel[1], padding[0], padding[1]).matrix();
+}
+
 }  // namespace
+
+std::string dcf_cg_plan(const DcfShape& s, int64_t applies) { return plan_name(choose_plan(s, applies)); }
 
 TORCH_LIBRARY_IMPL(trackerzoo, CPU, m) {
   m.impl("dcf_normal_apply", &dcf_normal_apply_cpu);
   m.impl("dcf_cg", &dcf_cg_cpu);
+  m.impl("_dcf_gram", &dcf_gram_op_cpu);
 }
 
 }  // namespace ops
