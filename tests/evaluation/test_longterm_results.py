@@ -112,3 +112,22 @@ def test_batched_run_writes_the_unbatched_presence_files(tmp_path):
     assert len(files) == 4
     for name in files:
         assert (tmp_path / "batched" / name).read_text() == (tmp_path / "plain" / name).read_text()
+
+
+def test_a_box_that_is_not_finite_counts_as_not_reported(tmp_path):
+    """An empty mask's box (NaN) in a result file is no region: scored, not a crash."""
+    dataset = _dataset()
+    boxes = np.tile([10.0, 10.0, 20.0, 20.0], (LENGTH, 1))
+    boxes[5] = np.nan  # a visible frame with an empty prediction
+    present = np.ones(LENGTH, dtype=bool)
+    present[list(ABSENT)] = False
+    confidence = np.where(present, 0.9, 0.1)
+    confidence[0] = math.nan  # the initialisation frame has no confidence
+    _write(tmp_path / "nan", present, confidence, boxes)
+    metrics = score_folder(tmp_path / "nan", dataset, "synthetic").metrics
+    assert metrics["lt_precision"] == pytest.approx(1.0)  # the NaN frame is not a wrong report
+    assert metrics["lt_recall"] == pytest.approx(53 / 55)  # ... nor a found one
+    without_presence = tmp_path / "plain"  # no presence files: present everywhere, NaN frame still not reported
+    results_io.write_box_file(results_io.box_result_path(without_presence, "seq"), boxes)
+    report = score_results(dataset, without_presence, "ope")
+    assert math.isfinite(report["lt_f"]) and math.isfinite(report["auc"])

@@ -204,7 +204,8 @@ def longterm_metrics(folder: str | os.PathLike, dataset: Iterable[Any], predicti
 
     ``predictions[name]`` are the ``[T, 4]`` boxes (``x, y, w, h`` pixels) read from
     ``folder``, ``image_sizes[name]`` ``(width, height)``; presence and confidence come
-    from ``presence_and_confidence``. A frame counts as visible when the sequence's
+    from ``presence_and_confidence``, and a frame whose box is not finite counts as not
+    reported (an empty region, the toolkit's absence). A frame counts as visible when the sequence's
     ``visible`` flag is set (all frames without flags) and its box is finite.
     """
     from trackerzoo.evaluation.ope import evaluate_ope
@@ -214,6 +215,10 @@ def longterm_metrics(folder: str | os.PathLike, dataset: Iterable[Any], predicti
     for seq in sequences:
         boxes = np.asarray(predictions[seq.name], dtype=np.float64)
         present, confidence = presence_and_confidence(Path(folder), seq)
+        # A box that is not finite (e.g. the box of an empty mask) is no region: not reported,
+        # as the toolkit's empty region. The first frame is the initialisation.
+        present = present & np.isfinite(boxes).all(axis=1)
+        present[0] = True
         flags = seq.visible if seq.visible is not None else np.ones(len(seq), dtype=bool)
         visible = np.asarray(flags, dtype=bool) & np.isfinite(seq.boxes).all(axis=1)
         predicted = [INITIALIZATION] + [Rectangle(*box) if flag else UNKNOWN
