@@ -164,8 +164,7 @@ class NormalOperator {
     ho_ = h + 2 * ph - kh + 1;
     wo_ = wp_ - kw + 1;
     plan_ = choose_plan(shape_of(x, f, kh, kw, ph, pw), applies);
-    flat_ = plan_ == Plan::kFlat;
-    if (flat_) build_flat(h, w);
+    if (plan_ == Plan::kFlat) build_flat(h, w);
     if (plan_ == Plan::kGram) gram_ = std::make_unique<DcfGram>(x_, weights_, kh, kw, ph, pw);
   }
 
@@ -173,7 +172,7 @@ class NormalOperator {
 
   // out = A filt.
   void apply(const T* filt, T* out) {
-    if (flat_) {
+    if (plan_ == Plan::kFlat) {
       run_flat(filt, nullptr, out);
     } else if (plan_ == Plan::kGram) {
       const int64_t taps = c_ * kh_ * kw_;
@@ -191,7 +190,7 @@ class NormalOperator {
 
   // out = sum_n w_n X_n^T y_n (the right-hand side of the normal equations).
   void rhs(const at::Tensor& y, T* out) {
-    if (flat_) {
+    if (plan_ == Plan::kFlat) {
       // Lay y out like a response: row stride Wp, zero on wrap-around columns, weighted.
       const at::Tensor yw = y.contiguous() * weights_.view({-1, 1, 1, 1});
       const at::Tensor padded = at::constant_pad_nd(yw, {0, wp_ - wo_}).reshape({n_, f_, ho_ * wp_});
@@ -259,7 +258,6 @@ class NormalOperator {
   T reg_;
   int64_t wp_ = 0, ho_ = 0, wo_ = 0, len_ = 0, plane_ = 0;
   Plan plan_ = Plan::kAten;
-  bool flat_ = false;
   std::vector<T> xpad_, mask_, partial_;
   FlatProblem<T> problem_{};
 };

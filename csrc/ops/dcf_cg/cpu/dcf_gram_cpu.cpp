@@ -83,28 +83,43 @@ bool in_every_window(const AxisRuns& rows, size_t ri, const AxisRuns& cols, size
   return true;
 }
 
-// Pixels of the border cells (those outside some window) for one lag.
-int64_t border_pixels(const DcfShape& s, int64_t dy, int64_t dx) {
+// Pixels of one lag's overlap in the cells inside every window (the interior) and in the
+// others (the border).
+struct LagPixels {
+  int64_t interior = 0, border = 0;
+};
+
+LagPixels lag_pixels(const DcfShape& s, int64_t dy, int64_t dx) {
   const AxisRuns rows = axis_runs(s.h, dy, s.kh, s.ph, s.out_h());
   const AxisRuns cols = axis_runs(s.w, dx, s.kw, s.pw, s.out_w());
   const auto uvs = tap_pairs(s.kh, s.kw, dy, dx);
-  int64_t count = 0;
+  LagPixels count;
   for (size_t ri = 0; ri < rows.runs.size(); ++ri) {
     for (size_t ci = 0; ci < cols.runs.size(); ++ci) {
-      if (in_every_window(rows, ri, cols, ci, uvs)) continue;
-      count += (rows.runs[ri].second - rows.runs[ri].first) * (cols.runs[ci].second - cols.runs[ci].first);
+      const int64_t pixels =
+          (rows.runs[ri].second - rows.runs[ri].first) * (cols.runs[ci].second - cols.runs[ci].first);
+      (in_every_window(rows, ri, cols, ci, uvs) ? count.interior : count.border) += pixels;
     }
   }
   return count;
 }
 
-// Pixels of the cells inside every window (the interior) for one lag.
-int64_t interior_pixels(const DcfShape& s, int64_t dy, int64_t dx) {
-  const AxisRuns rows = axis_runs(s.h, dy, s.kh, s.ph, s.out_h());
-  const AxisRuns cols = axis_runs(s.w, dx, s.kw, s.pw, s.out_w());
-  return (rows.runs.empty() || cols.runs.empty()) ? 0 : (rows.runs.back().second - rows.runs.front().first) *
-                                                             (cols.runs.back().second - cols.runs.front().first) -
-                                                             border_pixels(s, dy, dx);
+// Sums over all half-plane lags.
+LagPixels total_pixels(const DcfShape& s) {
+  LagPixels total;
+  for_each_half_lag(s.kh, s.kw, [&](int64_t dy, int64_t dx) {
+    const LagPixels lag = lag_pixels(s, dy, dx);
+    total.interior += lag.interior;
+    total.border += lag.border;
+  });
+  return total;
+}
+
+// The spectra of `t` [N, P, H', W'] zero-padded to Lh x Lw, stacked as real GEMM operands:
+// [bins, 2N (real parts, then imaginary parts), P].
+at::Tensor stacked_spectrum(const at::Tensor& t, int64_t lh, int64_t lw) {
+  const at::Tensor spec = at::fft_rfft2(at::constant_pad_nd(t, {0, lw - t.size(3), 0, lh - t.size(2)}));
+  return at::view_as_real(spec).permute({2, 3, 4, 0, 1}).reshape({lh * spec.size(3), 2 * t.size(0), t.size(1)});
 }
 
 // sum over the pixels p of one cell of sum_n w_n x_n(p) x_n(p + d)^T, [C, C].
@@ -194,12 +209,11 @@ struct InteriorCost {
 InteriorCost interior_cost(const DcfShape& s) {
   const double lh = s.h + s.kh - 1, lw = s.w + s.kw - 1, bins = lh * (std::floor(lw / 2) + 1);
   const double c2 = static_cast<double>(s.c) * s.c;
-  double pixels = 0;
-  for_each_half_lag(s.kh, s.kw, [&](int64_t dy, int64_t dx) { pixels += interior_pixels(s, dy, dx); });
+  const double pixels = static_cast<double>(total_pixels(s).interior);
   // FFTs and the products of the spectra are weighted x2 for their lower arithmetic efficiency.
   const double fft = 2.0 * (s.n * s.c + c2) * lh * lw * std::log2(lh * lw) + 2.0 * 3.0 * bins * s.n * c2;
   const double direct = pixels * s.n * c2;
-  return {fft, direct, fft < direct && 4 * interior_pixels(s, 0, 0) >= s.h * s.w};
+  return {fft, direct, fft < direct && 4 * lag_pixels(s, 0, 0).interior >= s.h * s.w};
 }
 
 }  // namespace
@@ -217,12 +231,10 @@ DcfGram::DcfGram(const at::Tensor& x_in, const at::Tensor& weights, int64_t kh, 
 }
 
 at::Tensor DcfGram::whole_map_sums() {
-  const int64_t n = s_.n, c = s_.c, kh = s_.kh, kw = s_.kw;
+  const int64_t n = s_.n, c = s_.c, lwr = lw_ / 2 + 1;
   // S(d) for every lag: zero-padded to Lh x Lw, so circular lags in (-kh, kh) x (-kw, kw)
   // never wrap onto the map.
-  const at::Tensor spec = at::fft_rfft2(at::constant_pad_nd(x_, {0, kw - 1, 0, kh - 1}));  // [N, C, Lh, Lwr]
-  const int64_t lwr = spec.size(3), bins = lh_ * lwr;
-  stacked_ = at::view_as_real(spec).permute({2, 3, 4, 0, 1}).reshape({bins, 2 * n, c});
+  stacked_ = stacked_spectrum(x_, lh_, lw_);
   const at::Tensor weighted = stacked_ * at::cat({weights_, weights_}).view({1, 2 * n, 1});
   // conj(X)^T W X = (Re^T W Re + Im^T W Im) + i (Re^T W Im - Im^T W Re)
   const at::Tensor re = at::bmm(weighted.transpose(1, 2), stacked_);
@@ -233,7 +245,7 @@ at::Tensor DcfGram::whole_map_sums() {
 }
 
 at::Tensor DcfGram::rhs(const at::Tensor& y) const {
-  const int64_t n = s_.n, f = y.size(1), ho = s_.out_h(), wo = s_.out_w();
+  const int64_t n = s_.n, f = y.size(1);
   const at::Tensor yw = y * weights_.view({-1, 1, 1, 1});
   // Without the samples' spectra, or when the output outgrows Lh x Lw: correlate directly.
   if (!stacked_.defined() || s_.ph >= s_.kh || s_.pw >= s_.kw) {
@@ -243,9 +255,8 @@ at::Tensor DcfGram::rhs(const at::Tensor& y) const {
   // sum_i y(i) x(i + e) at lags e = (u - ph, v - pw): conj(Y)^T X per frequency, with
   // Re = Yr^T Xr + Yi^T Xi and Im = Yr^T Xi - Yi^T Xr. With ph < kh, lags and outputs fit
   // in Lh = H + kh - 1 without wrapping onto the map.
-  const at::Tensor spec = at::fft_rfft2(at::constant_pad_nd(yw, {0, lw_ - wo, 0, lh_ - ho}));  // [N, F, Lh, Lwr]
-  const int64_t lwr = spec.size(3), bins = lh_ * lwr;
-  const at::Tensor ys = at::view_as_real(spec).permute({2, 3, 4, 0, 1}).reshape({bins, 2 * n, f});
+  const int64_t lwr = lw_ / 2 + 1;
+  const at::Tensor ys = stacked_spectrum(yw, lh_, lw_);
   const at::Tensor re = at::bmm(ys.transpose(1, 2), stacked_);
   const at::Tensor im = at::bmm(ys.narrow(1, 0, n).transpose(1, 2), stacked_.narrow(1, n, n)) -
                         at::bmm(ys.narrow(1, n, n).transpose(1, 2), stacked_.narrow(1, 0, n));
@@ -266,8 +277,7 @@ double dcf_direct_cost(const DcfShape& s, int64_t applies) {
 
 double dcf_gram_cost(const DcfShape& s, int64_t applies) {
   const double c2 = static_cast<double>(s.c) * s.c;
-  double border = 0;
-  for_each_half_lag(s.kh, s.kw, [&](int64_t dy, int64_t dx) { border += border_pixels(s, dy, dx); });
+  const double border = static_cast<double>(total_pixels(s).border);
   const InteriorCost interior = interior_cost(s);
   const double products = static_cast<double>(applies) * s.f * s.taps() * s.taps();
   return (interior.use_fft ? interior.fft : interior.direct) + border * s.n * c2 + products;
