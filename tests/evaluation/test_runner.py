@@ -38,6 +38,7 @@ TRACKER_SOURCE = textwrap.dedent('''
     class Params:
         search: float = 2.0
         delay: float = 0.0
+        rotated: bool = False  # also report the box's four corners as a rotated box
 
 
     class TemplateTracker(Tracker):
@@ -67,7 +68,12 @@ TRACKER_SOURCE = textwrap.dedent('''
             scores = cv2.matchTemplate(window, self.template, cv2.TM_CCOEFF_NORMED)
             _, best, _, (bx, by) = cv2.minMaxLoc(scores)
             self.box = np.array([left + bx, top + by, tw, th], dtype=float)
-            return Prediction(tuple(self.box), best)
+            corners = None
+            if self.params.rotated:
+                x, y, w, h = self.box
+                # The toolkit's polygon raster includes the far edge: these corners cover the box's pixels.
+                corners = np.array([[x, y], [x + w - 1, y], [x + w - 1, y + h - 1], [x, y + h - 1]])
+            return Prediction(tuple(self.box), best, rotated_box=corners)
 ''')
 TRACKER = "tz_template_tracker:TemplateTracker"
 
@@ -149,6 +155,62 @@ def test_vot_protocol_runs_every_anchor(tracker_module, small_set, tmp_path, cap
             regions = results_io.read_region_file(results_io.vot_result_path(out, sequence.name, anchor))
             assert len(regions) == len(sequence) - anchor
     assert 0.0 <= report["runs"][0]["eao"] <= 1.0
+
+
+@pytest.mark.skipif("vot" not in dataset_kinds(), reason="VOT loader not available")
+def test_vot_region_rotated_writes_polygons_scored_like_the_boxes(tracker_module, small_set, tmp_path, capsys):
+    """``--vot-region rotated`` writes rotated boxes as polygons; one covering the box's pixels scores as the box."""
+    from trackerzoo.formats.regions import Polygon, Rectangle
+
+    root = f"vot:{small_set / 'vot'}"
+    boxes, rotated = tmp_path / "boxes", tmp_path / "rotated"
+    assert main(["eval", "--tracker", TRACKER, "--dataset", root, "--out", str(boxes), "--no-progress",
+                 "--json", "--vot-region", "rectangle"]) == 0
+    by_box = json.loads(capsys.readouterr().out)["runs"][0]
+    assert main(["eval", "--tracker", TRACKER, "--set", "rotated=true", "--dataset", root, "--out", str(rotated),
+                 "--no-progress", "--json", "--vot-region", "rotated"]) == 0
+    by_polygon = json.loads(capsys.readouterr().out)["runs"][0]
+    sequence = load_dataset("vot", small_set / "vot")[0]
+    regions = results_io.read_region_file(results_io.vot_result_path(rotated, sequence.name, 0))
+    assert all(isinstance(region, Polygon) and region.points.shape == (4, 2) for region in regions[1:])
+    rectangles = results_io.read_region_file(results_io.vot_result_path(boxes, sequence.name, 0))
+    assert all(isinstance(region, Rectangle) for region in rectangles[1:])
+    for key in ("eao", "accuracy", "robustness"):
+        assert by_polygon[key] == pytest.approx(by_box[key], abs=1e-9), key
+    assert json.loads((rotated / "run.json").read_text())["vot_region"] == "rotated"
+    # The same folder with another region mode is another run: refused, results kept.
+    before = sorted(p.name for p in rotated.rglob("*.txt"))
+    assert main(["eval", "--tracker", TRACKER, "--set", "rotated=true", "--dataset", root, "--out", str(rotated),
+                 "--no-progress"]) == 2
+    assert "vot_region" in capsys.readouterr().err
+    assert sorted(p.name for p in rotated.rglob("*.txt")) == before
+
+
+def test_vot_region_choice_is_checked(tracker_module, small_set, tmp_path):
+    with pytest.raises(ValueError, match="VOT-layout datasets only"):
+        RunContext(TrackerSpec(TRACKER, {}), "synthetic", str(small_set), str(tmp_path), vot_region="rotated")
+    with pytest.raises(ValueError, match="'ellipse'"):
+        RunContext(TrackerSpec(TRACKER, {}), "vot", str(small_set / "vot"), str(tmp_path), vot_region="ellipse")
+
+
+def test_vot_region_of_a_prediction():
+    from trackerzoo import Prediction
+    from trackerzoo.evaluation.runner import vot_region
+    from trackerzoo.formats.regions import Mask, Polygon, Rectangle
+
+    mask = np.zeros((6, 8), dtype=bool)
+    mask[1:4, 2:5] = True
+    corners = np.array([[2.0, 1.0], [5.0, 1.5], [4.5, 4.0], [1.5, 3.5]])
+    prediction = Prediction((2, 1, 3, 3), 0.9, mask=mask, rotated_box=corners)
+    assert isinstance(vot_region(prediction), Mask)
+    assert vot_region(prediction, "rectangle") == Rectangle(2.0, 1.0, 3.0, 3.0)
+    assert vot_region(prediction, "rotated") == Polygon(corners)
+    # No rotated box, or a non-finite one (an empty mask's): the axis-aligned box.
+    assert vot_region(Prediction((2, 1, 3, 3), 0.9), "rotated") == Rectangle(2.0, 1.0, 3.0, 3.0)
+    nan_corners = np.full((4, 2), np.nan)
+    assert vot_region(Prediction((2, 1, 3, 3), 0.9, rotated_box=nan_corners), "rotated") == Rectangle(2, 1, 3, 3)
+    with pytest.raises(ValueError, match="'polygon'"):
+        vot_region(prediction, "polygon")
 
 
 def test_unknown_executor_and_missing_ray():

@@ -45,6 +45,7 @@ from trackerzoo.formats.regions import (
     INITIALIZATION,
     UNKNOWN,
     Mask,
+    Polygon,
     Rectangle,
     Region,
     format_region,
@@ -54,6 +55,7 @@ from trackerzoo.formats.regions import (
 from trackerzoo.session import run_ope_full, run_tracker
 
 RUN_RECORD = "run.json"
+VOT_REGIONS = ("auto", "rectangle", "rotated")  # what a VOT result line holds (``vot_region``)
 VOT_KINDS = frozenset({"vot"})
 PROGRESS_INTERVAL = 0.2  # seconds between a running job's frame-count reports
 
@@ -96,6 +98,14 @@ class RunContext:
     threads: int = 1
     dataset_options: tuple[tuple[str, Any], ...] = ()  # loader options (``--dataset-option``), sorted pairs
     batch: int = 1  # sequences per batched tracker (``--batch``; ``runner_batch``); 1: one tracker per job
+    vot_region: str = "auto"  # VOT result region (``--vot-region``, one of ``VOT_REGIONS``)
+
+    def __post_init__(self) -> None:
+        if self.vot_region not in VOT_REGIONS:
+            raise ValueError(f"unknown VOT region {self.vot_region!r}; expected one of {', '.join(VOT_REGIONS)}")
+        if self.vot_region != "auto" and self.protocol != "vot":
+            raise ValueError(f"--vot-region {self.vot_region} applies to VOT-layout datasets only; "
+                             f"{self.kind!r} is scored as OPE from boxes")
 
     @property
     def protocol(self) -> str:
@@ -257,12 +267,13 @@ def _box_of_region(region: Region) -> tuple[float, float, float, float]:
     return tuple(float(v) for v in box)  # type: ignore[return-value]
 
 
-def _run_vot(tracker: Tracker, sequence, job: Job,
-             counter: FrameCounter | None = None) -> tuple[list[Region], list[float]]:
+def _run_vot(tracker: Tracker, sequence, job: Job, counter: FrameCounter | None = None,
+             region: str = "auto") -> tuple[list[Region], list[float]]:
     """One VOT anchor run: region per frame (``INITIALIZATION`` first) and per-frame seconds.
 
     Frames go from the anchor to the end, or back to frame 0 for a backward anchor;
-    mask trackers start from the anchor's region rasterised when it is a mask.
+    mask trackers start from the anchor's region rasterised when it is a mask. ``region``
+    chooses what each frame is written as (``vot_region``).
     """
     order = vot_frame_order(sequence, job)
     image = sequence.frame(order[0])
@@ -275,7 +286,7 @@ def _run_vot(tracker: Tracker, sequence, job: Job,
         times.append(step.seconds)
         if counter is not None:
             counter.tick()
-        output.append(INITIALIZATION if step.index == 0 else vot_region(step.prediction))
+        output.append(INITIALIZATION if step.index == 0 else vot_region(step.prediction, region))
     return output, times
 
 
@@ -294,10 +305,24 @@ def vot_target(sequence, job: Job, first_frame: np.ndarray,
     return _box_of_region(init), None
 
 
-def vot_region(prediction: Prediction) -> Region:
-    """The region a prediction is written as in a VOT result file (its mask when it has one)."""
-    if prediction.mask is not None:
+def vot_region(prediction: Prediction, region: str = "auto") -> Region:
+    """The region a prediction is written as in a VOT result file.
+
+    ``region``: ``"auto"`` writes the mask when the prediction has one, else the box;
+    ``"rectangle"`` always the axis-aligned box ``(x, y, w, h)``; ``"rotated"`` the rotated
+    box as a four-corner polygon (VOT2016-2019's region), falling back to the axis-aligned
+    box on a frame without a finite rotated box (a box-only tracker, an empty mask), so the
+    overlap of the rotated box is scored against the same ground truth as the mask.
+    Raises ``ValueError`` for any other ``region``.
+    """
+    if region not in VOT_REGIONS:
+        raise ValueError(f"unknown VOT region {region!r}; expected one of {', '.join(VOT_REGIONS)}")
+    if region == "auto" and prediction.mask is not None:
         return Mask(np.asarray(prediction.mask, dtype=bool))
+    if region == "rotated" and prediction.rotated_box is not None:
+        corners = np.asarray(prediction.rotated_box, dtype=np.float64).reshape(-1, 2)
+        if len(corners) >= 3 and np.isfinite(corners).all():
+            return Polygon(corners)
     return Rectangle(*prediction.box)
 
 
@@ -325,7 +350,7 @@ def track_job(context: RunContext, job: Job, on_frames: FrameCallback | None = N
             return JobOutput(job, tuple(run.seconds), time.perf_counter() - started, boxes=run.boxes,
                              present=tuple(bool(v) for v in run.present),
                              confidence=tuple(float(v) for v in run.confidence))
-        regions, times = _run_vot(tracker, sequence, job, counter)
+        regions, times = _run_vot(tracker, sequence, job, counter, context.vot_region)
         return JobOutput(job, tuple(times), time.perf_counter() - started,
                          regions=tuple(format_region(region) for region in regions))
     except Exception as exc:
@@ -382,6 +407,8 @@ def check_run_record(context: RunContext, out: Path) -> None:
     record = {"tracker": context.tracker.name, "params": context.tracker.params,
               "variant": context.tracker.variant, "weights": context.tracker.weights,
               "dataset": f"{context.kind}:{Path(context.root).resolve()}", "protocol": context.protocol}
+    if context.vot_region != "auto":  # likewise: only when it is not the default
+        record["vot_region"] = context.vot_region
     if context.dataset_options:  # recorded only when given, so folders of earlier versions still match
         record["dataset_options"] = json.loads(json.dumps(dict(context.dataset_options)))  # as read back
     path = out / RUN_RECORD

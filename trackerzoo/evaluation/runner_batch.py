@@ -85,6 +85,7 @@ class _Run:
         else:
             self.first_box, self.init_box, self.init_mask = ope_target(sequence, accepts_mask)
         self.out = context.out
+        self.region = context.vot_region
         self.next = 1  # position in ``order`` of the next frame to track
         self.times: list[float] = []
         self.outputs: list[Any] = []  # OPE: boxes of frames 1..; VOT: regions of frames 1..
@@ -102,7 +103,7 @@ class _Run:
 
     def record(self, prediction: trackerzoo.Prediction, seconds: float) -> None:
         self.times.append(seconds)
-        self.outputs.append(vot_region(prediction) if self.vot else prediction.box)
+        self.outputs.append(vot_region(prediction, self.region) if self.vot else prediction.box)
         self.present.append(prediction.present)
         self.confidence.append(prediction.score)
 

@@ -41,6 +41,11 @@ def register(subparsers) -> None:
                              "with a native batch such as cract)")
     parser.add_argument("--compare", nargs="*", type=Path, default=[],
                         help="other result folders on the same dataset to include in table and plot")
+    parser.add_argument("--vot-region", choices=("auto", "rectangle", "rotated"), default="auto",
+                        help="VOT layout: what each result line holds -- auto: the mask when the tracker "
+                             "gives one, else the box; rectangle: the axis-aligned box; rotated: the rotated "
+                             "box as a polygon (the axis-aligned box on frames without one). Overlaps are "
+                             "scored against the same ground truth either way")
     add_sequences_option(parser)
     parser.add_argument("--plot", type=Path, default=None, help="plot path (default <out>/plot.png)")
     parser.add_argument("--json", action="store_true", help="print metrics as JSON instead of a table")
@@ -68,7 +73,8 @@ def run(args: argparse.Namespace) -> int:
     tracker = TrackerSpec(args.tracker, parse_overrides(args.set), args.variant, parse_weights(args.weights),
                           args.device)
     options = tuple(sorted(data.options.items()))
-    context = RunContext(tracker, data.kind, str(data.root), str(args.out), threads, options, args.batch)
+    context = RunContext(tracker, data.kind, str(data.root), str(args.out), threads, options, args.batch,
+                         args.vot_region)
     if ":" not in args.tracker:
         import trackerzoo
 
