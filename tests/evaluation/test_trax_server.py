@@ -120,6 +120,16 @@ def test_reply_is_the_cropped_mask_or_the_box() -> None:
     assert prediction_region(Prediction(box=(1, 2, 3, 4), score=1.0), "auto") == Rectangle(1, 2, 3, 4)
 
 
+def test_reply_is_the_rotated_box_as_a_polygon() -> None:
+    corners = np.array([[10.0, 4.0], [12.5, 4.5], [12.0, 7.0], [9.5, 6.5]])
+    prediction = Prediction(box=(9.5, 4, 3, 3), score=0.5, mask=np.ones((30, 40), dtype=bool), rotated_box=corners)
+    assert prediction_region(prediction, "rotated") == Polygon(corners)
+    # No rotated box, or a non-finite one: the box, as in "rectangle".
+    assert prediction_region(Prediction(box=(1, 2, 3, 4), score=1.0), "rotated") == Rectangle(1, 2, 3, 4)
+    unknown = Prediction(box=(1, 2, 3, 4), score=1.0, rotated_box=np.full((4, 2), np.nan))
+    assert prediction_region(unknown, "rotated") == Rectangle(1, 2, 3, 4)
+
+
 def test_reply_for_nothing_found() -> None:
     blank = Prediction(box=(0, 0, 0, 0), score=0.0, mask=np.zeros((30, 40), dtype=bool))
     assert prediction_region(blank) == Mask(np.zeros((1, 1), dtype=bool), (0, 0))

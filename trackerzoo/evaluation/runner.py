@@ -45,12 +45,12 @@ from trackerzoo.formats.regions import (
     INITIALIZATION,
     UNKNOWN,
     Mask,
-    Polygon,
     Rectangle,
     Region,
     format_region,
     rasterize,
     region_to_box,
+    rotated_box_polygon,
 )
 from trackerzoo.session import run_ope_full, run_tracker
 
@@ -319,10 +319,9 @@ def vot_region(prediction: Prediction, region: str = "auto") -> Region:
         raise ValueError(f"unknown VOT region {region!r}; expected one of {', '.join(VOT_REGIONS)}")
     if region == "auto" and prediction.mask is not None:
         return Mask(np.asarray(prediction.mask, dtype=bool))
-    if region == "rotated" and prediction.rotated_box is not None:
-        corners = np.asarray(prediction.rotated_box, dtype=np.float64).reshape(-1, 2)
-        if len(corners) >= 3 and np.isfinite(corners).all():
-            return Polygon(corners)
+    polygon = rotated_box_polygon(prediction.rotated_box) if region == "rotated" else None
+    if polygon is not None:
+        return polygon
     return Rectangle(*prediction.box)
 
 

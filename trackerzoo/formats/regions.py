@@ -80,6 +80,20 @@ FAILURE = Special(2)
 Region = Rectangle | Polygon | Mask | Special
 
 
+def rotated_box_polygon(corners: np.ndarray | None) -> Polygon | None:
+    """A rotated box ``[4, 2]`` of ``(x, y)`` corners (pixels) as a ``Polygon``.
+
+    ``None`` when there is none or it is unusable (fewer than 3 corners, a non-finite
+    value), so callers fall back to the axis-aligned box.
+    """
+    if corners is None:
+        return None
+    points = np.asarray(corners, dtype=np.float64).reshape(-1, 2)
+    if len(points) < 3 or not np.isfinite(points).all():
+        return None
+    return Polygon(points)
+
+
 # --------------------------------------------------------------------------- RLE
 
 def rle_decode(runs: list[int] | np.ndarray, width: int, height: int) -> np.ndarray:

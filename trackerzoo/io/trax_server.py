@@ -48,12 +48,13 @@ from trackerzoo.formats.regions import (
     rasterize,
     region_is_empty,
     region_to_box,
+    rotated_box_polygon,
 )
 
 TRAX_PACKAGE = "vot-trax"
 SERVED_REGIONS = ("rectangle", "polygon", "mask")
 IMAGE_CHANNEL = "color"
-REPORT_MODES = ("auto", "rectangle")
+REPORT_MODES = ("auto", "rectangle", "rotated")
 CONFIDENCE = "confidence"
 
 
@@ -93,7 +94,8 @@ def initial_target(region: Region, frame_size: tuple[int, int], accepts_mask: bo
 
 
 def prediction_region(prediction: Prediction, report: str = "auto") -> Region:
-    """The region to report for ``prediction``: its mask (``report="auto"``) or its box.
+    """The region to report for ``prediction``: its mask (``report="auto"``), its rotated
+    box as a polygon (``"rotated"``, where the prediction has a finite one), else its box.
 
     A mask is sent cropped to its pixel bounds (an empty mask as one blank pixel at the
     origin); a box with a non-finite value is sent as an empty rectangle, which the
@@ -109,6 +111,9 @@ def prediction_region(prediction: Prediction, report: str = "auto") -> Region:
             return Mask(np.zeros((1, 1), dtype=bool), (0, 0))
         left, top, right, bottom = bounds
         return Mask(mask[top:bottom + 1, left:right + 1].copy(), (left, top))
+    polygon = rotated_box_polygon(prediction.rotated_box) if report == "rotated" else None
+    if polygon is not None:
+        return polygon
     x, y, w, h = prediction.box
     if not all(math.isfinite(v) for v in (x, y, w, h)):
         return Rectangle(0.0, 0.0, 0.0, 0.0)

@@ -26,7 +26,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_tracker_options(parser, required=True)
     parser.add_argument("--report", choices=REPORT_MODES, default="auto",
                         help="regions sent back: 'auto' = the mask when the tracker makes one, else the box; "
-                             "'rectangle' = always the box")
+                             "'rectangle' = always the box; 'rotated' = the rotated box as a polygon (the box "
+                             "on frames without one)")
     parser.set_defaults(func=run)
 
 
