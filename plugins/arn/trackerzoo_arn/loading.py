@@ -21,7 +21,7 @@ def training_hint(variant: str) -> str:
     if variant == "resnet50":
         return ("convert TracKit's OceanPlus checkpoint with `trackerzoo convert OceanPlusMMS.pth "
                 "--tracker arn-resnet50 --out arn_resnet50.safetensors` and pass weights='arn_resnet50.safetensors'")
-    return (f"train them with `trackerzoo train arn --set data=got10k:DATA --set variant={variant} --out runs/arn` "
+    return (f"train them with `trackerzoo train arn --set data=vot:DATA/vot --set variant={variant} --out runs/arn` "
             "and pass weights='runs/arn/model.safetensors'; weights=None gives an untrained network")
 
 

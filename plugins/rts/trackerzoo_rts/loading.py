@@ -22,7 +22,7 @@ from trackerzoo_rts.params import MODEL_CONFIGS, TRACKER_NAME
 
 def training_hint(variant: str) -> str:
     return (
-        f"train them with `trackerzoo train rts --set data=got10k:DATA --set variant={variant} --out runs/rts` "
+        f"train them with `trackerzoo train rts --set data=vot:DATA/vot --set variant={variant} --out runs/rts` "
         f"and pass weights='runs/rts/model.safetensors'; for variant resnet50 convert the official rts50.pth with "
         f"`trackerzoo convert rts50.pth --tracker rts-resnet50 --out rts50.safetensors`; weights=None gives an "
         f"untrained network"

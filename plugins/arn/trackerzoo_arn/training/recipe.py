@@ -1,4 +1,4 @@
-"""The ``arn`` training recipe (``trackerzoo train arn --set data=got10k:DATA --out runs/arn``).
+"""The ``arn`` training recipe (``trackerzoo train arn --set data=vot:DATA/vot --out runs/arn``).
 
 Losses (ARN paper Sec. 4.1 / Ocean Sec. 3): BCE on the score map, IoU loss (-log IoU,
 UnitBox, as Ocean) on the l,t,r,b maps of the cells inside the box, and for the mask
@@ -66,7 +66,7 @@ class ArnTrainSettings(TrainConfig):
         if self.variant not in MODEL_CONFIGS:
             raise ValueError(f"variant must be one of {', '.join(MODEL_CONFIGS)}, got {self.variant!r}")
         if not self.data:
-            raise ValueError("set data=KIND:PATH (e.g. got10k:/work/data/train_seg/got10k), a layout with masks")
+            raise ValueError("set data=KIND:PATH (e.g. vot:DATA/vot of a make-dataset output), a layout with masks")
 
 
 def foreground_logit(stage_logits: torch.Tensor) -> torch.Tensor:

@@ -1,4 +1,4 @@
-"""The ``rts`` training recipe (``trackerzoo train rts --set data=got10k:PATH --out runs/rts``).
+"""The ``rts`` training recipe (``trackerzoo train rts --set data=vot:DATA/vot --out runs/rts``).
 
 Sequence training of Sec. 3.5: clips of J frames (sorted in time) from sequences with
 exact masks; frame 0 trains the segmentation and instance models, frames 1..J-1 are
@@ -43,7 +43,7 @@ class RtsTrainSettings(TrainConfig):
     checkpoint_every: int = 200
 
     variant: str = DEFAULT_VARIANT
-    data: str = ""  # comma-separated "kind:path" (e.g. got10k:/data/train_seg/got10k) or synthetic paths
+    data: str = ""  # comma-separated "kind:path" (e.g. vot:/data/train_seg/vot) or synthetic paths
     val_data: str = ""
     num_frames: int = 4  # J (official: 1 train + 3 test frames)
     max_gap: int = 100
@@ -65,7 +65,7 @@ class RtsTrainSettings(TrainConfig):
         if self.variant not in MODEL_CONFIGS:
             raise ValueError(f"variant must be one of {', '.join(MODEL_CONFIGS)}, got {self.variant!r}")
         if not self.data:
-            raise ValueError("set data=KIND:PATH (e.g. got10k:/work/data/train_seg/got10k; sequences need masks)")
+            raise ValueError("set data=KIND:PATH (e.g. vot:DATA/vot of a make-dataset output; sequences need masks)")
         if self.num_frames < 2:
             raise ValueError(f"num_frames must be >= 2, got {self.num_frames}")
         if self.crop_height % 32 or self.crop_width % 32:
